@@ -1,0 +1,307 @@
+/**
+ * The one typed, validated, frozen Config, built from defaults, then a `.env` file (if present),
+ * then the process environment (which wins). Variable names are the spec's, exactly.
+ *
+ * Called by main.ts once at start-up; everything else receives the Config (or a slice of it).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { boolean, ConfigValueError, decimal, httpUrl, integer, oneOf, port, text, type Parser } from './variables';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** How castline authenticates itself to the application (key verification, event callbacks). */
+export type OutgoingAuth =
+  | { method: 'none' }
+  | { method: 'Basic'; user: string; password: string }
+  | { method: 'Bearer'; token: string }
+  | { method: 'Custom'; value: string };
+
+/** How the commands API authenticates its callers. */
+export type IncomingAuth =
+  | { method: 'none' }
+  | { method: 'Basic'; user: string; password: string }
+  | { method: 'Bearer'; token: string };
+
+export interface Config {
+  /** HTTP + WebSocket port (API, WS ingest, files). 0 = any free port. Default 8080. */
+  httpPort: number;
+  /** Address every listener binds to. Default 0.0.0.0. */
+  bindAddress: string;
+  /** RTMP ingest port. 0 = any free port. Default 1935. */
+  rtmpPort: number;
+  /** Serve RTMP ingest at all. Default true. */
+  rtmpEnabled: boolean;
+  /** Root folder of the HLS / preview output (absolute). Default ./data. */
+  hlsFilesystemPath: string;
+  /** Folder of castline's own durable state: event outbox, workflows (absolute). Default ./state. */
+  statePath: string;
+  /** Longest channel or key accepted, in characters. Default 128. */
+  idMaxLength: number;
+  logLevel: LogLevel;
+
+  keyVerification: {
+    /** Empty string: every key is accepted with the defaults below. */
+    url: string;
+    auth: OutgoingAuth;
+    /** Milliseconds before an unanswered verification refuses the key. Default 10 s. */
+    timeoutMs: number;
+  };
+  /** Raw header values used when no KEY_VERIFICATION_URL is set (or the app sends none). */
+  defaults: { resolutions: string; record: boolean; previews: string };
+
+  eventCallback: {
+    /** Empty string: no events are sent. */
+    url: string;
+    auth: OutgoingAuth;
+    /** Per-attempt timeout in ms. Default 10 s. */
+    timeoutMs: number;
+    /** Longest pause between two attempts of one event, in ms. Default 60 s. */
+    retryMaxMs: number;
+    /** First pause after a failed attempt, in ms (doubles each time, with jitter). Default 500 ms. */
+    retryBaseMs: number;
+  };
+
+  commandsAuth: IncomingAuth;
+
+  ingest: {
+    /** Publish + receive + probe connections allowed from one IP at once (loopback is exempt). */
+    maxIpConcurrentConnections: number;
+    /** Raw list of IPs and CIDRs exempt from the per-IP limit (`*` = everyone). */
+    concurrentLimitWhitelist: string;
+    /** Bytes of media held per WS stream for late receivers (the header is never evicted). */
+    gopCacheBytes: number;
+    /** Largest WS message accepted, in bytes. */
+    wsMaxMessageBytes: number;
+    /** Seconds between `h` heartbeats sent to WS peers. Default 20. */
+    wsHeartbeatSeconds: number;
+    /** Seconds of silence after which a WS peer is closed. Default 60. */
+    wsIdleTimeoutSeconds: number;
+  };
+
+  encoding: {
+    /** Streams this node encodes at once; -1 = unlimited. */
+    capacity: number;
+    hlsTimeSeconds: number;
+    hlsLivePlaylistSize: number;
+    hlsVodMaxSize: number;
+    h264Preset: string;
+    videoCodec: string;
+    audioCodec: string;
+    pixelFormat: string;
+    /** ORIGINAL rendition: copy H.264/AAC through, or always re-encode. */
+    originalMode: 'copy' | 'encode';
+    /** Seconds ffmpeg gets to flush after the publisher ended or a close command. */
+    stopGraceSeconds: number;
+    /** Seconds without input after which a stream is ended. */
+    stallTimeoutSeconds: number;
+    /** ffmpeg restarts allowed per stream while the publisher is live. */
+    maxRestarts: number;
+  };
+}
+
+interface Variable {
+  name: string;
+  default: string;
+  doc: string;
+  parse: Parser<unknown>;
+}
+
+const v = (name: string, def: string, parse: Parser<unknown>, doc: string): Variable => ({ name, default: def, parse, doc });
+const authMethod = oneOf('Basic', 'Bearer', 'Custom');
+const defaultCapacity = String(Math.max(2, os.cpus().length * 2));
+
+/** Every variable castline reads, with its default and meaning. The README table is this list. */
+export const VARIABLES: readonly Variable[] = [
+  v('HTTP_PORT', '8080', port, 'HTTP port: commands API, WS ingest, workflows API, HLS files. 0 = any free port.'),
+  v('BIND_ADDRESS', '0.0.0.0', text, 'Address the HTTP and RTMP listeners bind to.'),
+  v('RTMP_PORT', '1935', port, 'RTMP ingest port. 0 = any free port.'),
+  v('RTMP_ENABLED', 'true', boolean, 'Serve RTMP ingest.'),
+  v('HLS_FILESYSTEM_PATH', './data', text, 'Root folder of the HLS and preview output.'),
+  v('STATE_PATH', './state', text, 'Folder of castline\'s durable state (event outbox, workflows).'),
+  v('ID_MAX_LENGTH', '128', integer(1, 1024), 'Longest channel or stream key, in characters.'),
+  v('LOG_LEVEL', 'info', oneOf('trace', 'debug', 'info', 'warn', 'error', 'silent'), 'Structured JSON log level.'),
+  v('KEY_VERIFICATION_URL', '', httpOrEmpty, 'Application URL that approves stream keys. Empty: every key is accepted.'),
+  v('KEY_VERIFICATION_AUTH', '', authOrEmpty, 'Basic, Bearer or Custom: the Authorization header sent with key verification.'),
+  v('KEY_VERIFICATION_AUTH_USER', '', text, 'User for Basic key-verification auth.'),
+  v('KEY_VERIFICATION_PASSWORD', '', text, 'Password for Basic key-verification auth.'),
+  v('KEY_VERIFICATION_AUTH_TOKEN', '', text, 'Token for Bearer key-verification auth.'),
+  v('KEY_VERIFICATION_AUTH_CUSTOM', '', text, 'Whole Authorization header value for Custom key-verification auth.'),
+  v('KEY_VERIFICATION_TIMEOUT', '10', decimal(0.1, 300), 'Seconds to wait for the key verification answer; no answer refuses the key.'),
+  v('DEFAULT_RESOLUTIONS', 'ORIGINAL', text, 'x-resolutions used when the application sends none (or no URL is set).'),
+  v('DEFAULT_RECORD', 'false', boolean, 'x-record used when the application sends none.'),
+  v('DEFAULT_PREVIEWS', 'False', text, 'x-previews used when the application sends none (`WxH, SECONDS` or False).'),
+  v('EVENT_CALLBACK_URL', '', httpOrEmpty, 'Application URL that receives stream-available / stream-closed events. Empty: no events.'),
+  v('EVENT_CALLBACK_AUTH', '', authOrEmpty, 'Basic, Bearer or Custom: the Authorization header sent with events.'),
+  v('EVENT_CALLBACK_AUTH_USER', '', text, 'User for Basic event auth.'),
+  v('EVENT_CALLBACK_PASSWORD', '', text, 'Password for Basic event auth.'),
+  v('EVENT_CALLBACK_AUTH_TOKEN', '', text, 'Token for Bearer event auth.'),
+  v('EVENT_CALLBACK_AUTH_CUSTOM', '', text, 'Whole Authorization header value for Custom event auth.'),
+  v('EVENT_CALLBACK_TIMEOUT', '10', decimal(0.1, 300), 'Seconds one event delivery attempt may take.'),
+  v('EVENT_CALLBACK_RETRY_MAX', '60', decimal(0.1, 3600), 'Longest pause between two delivery attempts of one event, in seconds.'),
+  v('EVENT_CALLBACK_RETRY_BASE', '0.5', decimal(0.01, 60), 'First pause after a failed delivery, in seconds; doubles per attempt, with jitter.'),
+  v('COMMANDS_API_AUTH', '', incomingAuthOrEmpty, 'Basic or Bearer: required on /commands/* and workflow changes. Empty: no auth.'),
+  v('COMMANDS_API_AUTH_USER', '', text, 'User for Basic commands auth.'),
+  v('COMMANDS_API_AUTH_PASSWORD', '', text, 'Password for Basic commands auth.'),
+  v('COMMANDS_API_AUTH_TOKEN', '', text, 'Token for Bearer commands auth.'),
+  v('MAX_IP_CONCURRENT_CONNECTIONS', '4', integer(1, 1_000_000), 'WS connections (publish + receive + probe) allowed from one IP at once. Loopback is exempt.'),
+  v('CONCURRENT_LIMIT_WHITELIST', '', text, 'Comma-separated IPs and CIDRs exempt from the per-IP limit; `*` exempts everyone.'),
+  v('GOP_CACHE_SIZE_MB', '16', decimal(0.1, 4096), 'Media held per WS stream for late receivers, in MiB (the container header is always kept).'),
+  v('WS_MAX_MESSAGE_SIZE_MB', '8', decimal(0.01, 1024), 'Largest WS message accepted, in MiB; a larger one closes the connection with ERROR:.'),
+  v('WS_HEARTBEAT_SECONDS', '20', decimal(0.1, 3600), 'Seconds between `h` heartbeats sent to WS peers.'),
+  v('WS_IDLE_TIMEOUT_SECONDS', '60', decimal(0.5, 3600), 'Seconds of silence after which a WS peer is closed.'),
+  v('ENCODER_CAPACITY', defaultCapacity, integer(-1, 1_000_000), 'Streams this node encodes at once; -1 = unlimited. Default: 2 per CPU core.'),
+  v('HLS_TIME_SECONDS', '2', integer(1, 60), 'Target HLS segment length in seconds.'),
+  v('HLS_LIVE_PLAYLIST_SIZE', '6', integer(1, 1000), 'Segments listed in live.m3u8.'),
+  v('HLS_VOD_MAX_SIZE', '86400', integer(1, 10_000_000), 'Segments per recording playlist part (vod-K.m3u8).'),
+  v('HLS_H264_PRESET', 'veryfast', text, 'x264 preset.'),
+  v('HLS_VIDEO_CODEC', 'libx264', text, 'ffmpeg video encoder.'),
+  v('HLS_AUDIO_CODEC', 'aac', text, 'ffmpeg audio encoder.'),
+  v('HLS_PIXEL_FORMAT', 'yuv420p', text, 'Output pixel format.'),
+  v('HLS_ORIGINAL_MODE', 'copy', oneOf('copy', 'encode'), 'ORIGINAL rendition: copy H.264/AAC through untouched, or always re-encode.'),
+  v('ENCODE_STOP_GRACE_SECONDS', '10', decimal(0, 600), 'Seconds ffmpeg gets to flush its last segment after the stream ends.'),
+  v('ENCODER_STALL_TIMEOUT_SECONDS', '30', decimal(1, 3600), 'Seconds without input after which a stream is ended.'),
+  v('ENCODER_MAX_RESTARTS', '3', integer(0, 100), 'ffmpeg restarts allowed per stream while its publisher is live.'),
+];
+
+function httpOrEmpty(raw: string): string {
+  return raw.trim() === '' ? '' : httpUrl(raw);
+}
+function authOrEmpty(raw: string): string {
+  return raw.trim() === '' ? '' : authMethod(raw);
+}
+function incomingAuthOrEmpty(raw: string): string {
+  return raw.trim() === '' ? '' : oneOf('Basic', 'Bearer')(raw);
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** Defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** A .env file to read first (environment wins). Defaults to ./.env when it exists; null = none. */
+  dotenvPath?: string | null;
+  /** Base folder for relative paths. Defaults to process.cwd(). */
+  cwd?: string;
+}
+
+/** Builds the Config, or throws a ConfigError listing every invalid variable. */
+export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = { ...readDotenv(options.dotenvPath === undefined ? path.join(cwd, '.env') : options.dotenvPath), ...(options.env ?? process.env) };
+  const problems: string[] = [];
+  const values = new Map<string, unknown>();
+  for (const variable of VARIABLES) {
+    const raw = env[variable.name];
+    const given = raw !== undefined && raw !== '';
+    try {
+      values.set(variable.name, variable.parse(given ? raw : variable.default));
+    } catch (err) {
+      const why = err instanceof ConfigValueError ? err.message : String(err);
+      problems.push(`${variable.name}=${JSON.stringify(raw)} ${why}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const get = <T>(name: string): T => values.get(name) as T;
+  const outgoing = (prefix: 'KEY_VERIFICATION' | 'EVENT_CALLBACK'): OutgoingAuth => {
+    const method = get<string>(`${prefix}_AUTH`);
+    const need = (name: string) => {
+      if (get<string>(name) === '') problems.push(`${name} must be set when ${prefix}_AUTH=${method}`);
+      return get<string>(name);
+    };
+    switch (method) {
+      case 'Basic': return { method, user: need(`${prefix}_AUTH_USER`), password: get<string>(`${prefix}_PASSWORD`) };
+      case 'Bearer': return { method, token: need(`${prefix}_AUTH_TOKEN`) };
+      case 'Custom': return { method, value: need(`${prefix}_AUTH_CUSTOM`) };
+      default: return { method: 'none' };
+    }
+  };
+  const incoming = (): IncomingAuth => {
+    const method = get<string>('COMMANDS_API_AUTH');
+    const need = (name: string) => {
+      if (get<string>(name) === '') problems.push(`${name} must be set when COMMANDS_API_AUTH=${method}`);
+      return get<string>(name);
+    };
+    switch (method) {
+      case 'Basic': return { method, user: need('COMMANDS_API_AUTH_USER'), password: need('COMMANDS_API_AUTH_PASSWORD') };
+      case 'Bearer': return { method, token: need('COMMANDS_API_AUTH_TOKEN') };
+      default: return { method: 'none' };
+    }
+  };
+  const seconds = (name: string) => Math.round(get<number>(name) * 1000);
+  const mib = (name: string) => Math.round(get<number>(name) * 1024 * 1024);
+
+  const config: Config = {
+    httpPort: get('HTTP_PORT'),
+    bindAddress: get<string>('BIND_ADDRESS').trim(),
+    rtmpPort: get('RTMP_PORT'),
+    rtmpEnabled: get('RTMP_ENABLED'),
+    hlsFilesystemPath: path.resolve(cwd, get<string>('HLS_FILESYSTEM_PATH')),
+    statePath: path.resolve(cwd, get<string>('STATE_PATH')),
+    idMaxLength: get('ID_MAX_LENGTH'),
+    logLevel: get('LOG_LEVEL'),
+    keyVerification: {
+      url: get('KEY_VERIFICATION_URL'),
+      auth: outgoing('KEY_VERIFICATION'),
+      timeoutMs: seconds('KEY_VERIFICATION_TIMEOUT'),
+    },
+    defaults: {
+      resolutions: get('DEFAULT_RESOLUTIONS'),
+      record: get('DEFAULT_RECORD'),
+      previews: get('DEFAULT_PREVIEWS'),
+    },
+    eventCallback: {
+      url: get('EVENT_CALLBACK_URL'),
+      auth: outgoing('EVENT_CALLBACK'),
+      timeoutMs: seconds('EVENT_CALLBACK_TIMEOUT'),
+      retryMaxMs: seconds('EVENT_CALLBACK_RETRY_MAX'),
+      retryBaseMs: seconds('EVENT_CALLBACK_RETRY_BASE'),
+    },
+    commandsAuth: incoming(),
+    ingest: {
+      maxIpConcurrentConnections: get('MAX_IP_CONCURRENT_CONNECTIONS'),
+      concurrentLimitWhitelist: get('CONCURRENT_LIMIT_WHITELIST'),
+      gopCacheBytes: mib('GOP_CACHE_SIZE_MB'),
+      wsMaxMessageBytes: mib('WS_MAX_MESSAGE_SIZE_MB'),
+      wsHeartbeatSeconds: get('WS_HEARTBEAT_SECONDS'),
+      wsIdleTimeoutSeconds: get('WS_IDLE_TIMEOUT_SECONDS'),
+    },
+    encoding: {
+      capacity: get('ENCODER_CAPACITY'),
+      hlsTimeSeconds: get('HLS_TIME_SECONDS'),
+      hlsLivePlaylistSize: get('HLS_LIVE_PLAYLIST_SIZE'),
+      hlsVodMaxSize: get('HLS_VOD_MAX_SIZE'),
+      h264Preset: get('HLS_H264_PRESET'),
+      videoCodec: get('HLS_VIDEO_CODEC'),
+      audioCodec: get('HLS_AUDIO_CODEC'),
+      pixelFormat: get('HLS_PIXEL_FORMAT'),
+      originalMode: get('HLS_ORIGINAL_MODE'),
+      stopGraceSeconds: get('ENCODE_STOP_GRACE_SECONDS'),
+      stallTimeoutSeconds: get('ENCODER_STALL_TIMEOUT_SECONDS'),
+      maxRestarts: get('ENCODER_MAX_RESTARTS'),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function readDotenv(file: string | null): Record<string, string> {
+  if (file === null || !fs.existsSync(file)) return {};
+  return parseDotenv(fs.readFileSync(file));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
