@@ -1,0 +1,306 @@
+/**
+ * The coordinator: hosts the root actor (actors/coordinator.machine.ts), supplies the stream
+ * actors' effects (key verification, encoders, event outbox), and answers the ingest servers
+ * (`StreamCoordinator`) and the commands API (capacity, close, report).
+ *
+ * There is no second source of truth: which channel is live, each encoder's load, capacity and the
+ * report are computed from the stream actors' snapshots.
+ */
+import { assign, createActor, fromCallback, fromPromise, type Actor } from 'xstate';
+import { coordinatorMachine, type StreamActorRef } from '../../actors/coordinator.machine';
+import type { EncoderActorInput, StreamEvent, StreamPolicy, VerifyResult } from '../../actors/stream.events';
+import { holdsChannel, streamMachine, usesEncoder } from '../../actors/stream.machine';
+import type { Encoder } from '../encoding/encoder.types';
+import type { Logger } from '../logger';
+import type {
+  CloseReason,
+  IngestType,
+  OutputAvailable,
+  PublishDecision,
+  PublishRequest,
+  StreamCoordinator,
+} from './coordinator.types';
+import { isValidName } from './names';
+import { newStreamId } from './stream-id';
+
+/** The application's key verification, as the coordinator needs it. */
+export interface KeyVerifier {
+  verify(request: { channel: string; key: string; userIp: string }, signal?: AbortSignal): Promise<VerifyResult>;
+}
+
+/** Where stream events go (the durable outbox). Calls must not throw and return at once. */
+export interface StreamEventSink {
+  streamStarted(channel: string, streamId: string): void;
+  available(channel: string, streamId: string, output: OutputAvailable): void;
+  closed(channel: string, streamId: string, reason: CloseReason): void;
+}
+
+/** An ingest server as listed in the report's `streamingServers`. */
+export interface IngestServerInfo {
+  id: number;
+  ip: string;
+  port: number;
+  ssl: boolean;
+  serverType: IngestType;
+}
+
+export interface CoordinatorOptions {
+  verifier: KeyVerifier;
+  events: StreamEventSink;
+  policy: StreamPolicy;
+  idMaxLength: number;
+  logger: Logger;
+}
+
+export interface Capacity {
+  load: number;
+  capacity: number;
+  encoderCount: number;
+}
+
+export interface Report {
+  activeStreams: Array<{ channel: string; streamId: string; streamServer: number; encoder: number }>;
+  streamingServers: IngestServerInfo[];
+  encoders: Array<{ id: number; capacity: number; load: number }>;
+}
+
+export class Coordinator implements StreamCoordinator {
+  readonly #root: Actor<typeof coordinatorMachine>;
+  readonly #encoders = new Map<number, Encoder>();
+  readonly #servers = new Map<number, () => IngestServerInfo>();
+  readonly #options: CoordinatorOptions;
+  readonly #log: Logger;
+
+  constructor(options: CoordinatorOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    const { events } = options;
+    const stream = streamMachine.provide({
+      actors: {
+        verifyKey: fromPromise<VerifyResult, { channel: string; key: string; userIp: string }>(({ input, signal }) =>
+          options.verifier.verify(input, signal),
+        ),
+        runEncoder: fromCallback<StreamEvent, EncoderActorInput>(({ input, sendBack, receive }) => this.#runEncoder(input, sendBack, receive)),
+      },
+      guards: {
+        encoderAvailable: () => this.#pickEncoder() !== null,
+      },
+      actions: {
+        assignEncoder: assign({ encoderId: () => this.#pickEncoder()?.id ?? null }),
+        emitStarted: ({ context }) => events.streamStarted(context.channel, context.streamId),
+        emitAvailable: ({ context }, { output }) => events.available(context.channel, context.streamId, output),
+        emitClosed: ({ context }) => events.closed(context.channel, context.streamId, context.closeReason ?? 'publisher-disconnected'),
+        logClosed: ({ context }) =>
+          this.#log.info(
+            { ch: context.channel, streamId: context.streamId, reason: context.closeReason, detail: context.closeMessage ?? undefined, outputs: context.outputs, restarts: context.attempt },
+            'stream closed',
+          ),
+      },
+    });
+    this.#root = createActor(coordinatorMachine.provide({ actors: { stream } }));
+    this.#root.subscribe({ error: (err) => this.#log.error({ err }, 'coordinator actor failed') });
+    this.#root.start();
+  }
+
+  // ── encoders and ingest servers ────────────────────────────────────────────────────────────
+
+  addEncoder(encoder: Encoder): void {
+    this.#encoders.set(encoder.id, encoder);
+  }
+
+  removeEncoder(id: number): void {
+    this.#encoders.delete(id);
+  }
+
+  /** Registers an ingest server for the report; `info` is read each time (ports may be chosen at start). */
+  addIngestServer(id: number, info: () => IngestServerInfo): void {
+    this.#servers.set(id, info);
+  }
+
+  // ── StreamCoordinator (called by ingest) ───────────────────────────────────────────────────
+
+  async publish(request: PublishRequest): Promise<PublishDecision> {
+    const { channel, key } = request;
+    if (!isValidName(channel, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid channel');
+    if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
+    if (this.#root.getSnapshot().context.shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
+    if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
+
+    const streamId = newStreamId();
+    this.#root.send({
+      type: 'PUBLISH',
+      input: {
+        streamId,
+        channel,
+        key,
+        userIp: request.userIp,
+        ingest: request.ingest,
+        serverId: request.serverId,
+        source: request.source,
+        disconnect: request.disconnect,
+        policy: this.#options.policy,
+      },
+    });
+    const actor = this.#streams().find((a) => a.id === streamId);
+    if (actor === undefined) return refused('SHUTTING_DOWN', 'server shutting down');
+    return new Promise<PublishDecision>((resolve) => {
+      const decide = (): boolean => {
+        const snap = actor.getSnapshot();
+        if (snap.value === 'verifying') return false;
+        const refusal = snap.context.refusal;
+        if (refusal !== null) {
+          this.#log.info({ ch: channel, streamId, code: refusal.code, detail: refusal.message }, 'publish refused');
+          resolve(refused(refusal.code, refusal.message));
+        } else {
+          this.#log.info({ ch: channel, streamId, ingest: request.ingest, encoder: snap.context.encoderId }, 'publish accepted');
+          resolve({ accepted: true, streamId, settings: snap.context.settings! });
+        }
+        return true;
+      };
+      if (decide()) return;
+      const sub = actor.subscribe({
+        next: () => {
+          if (decide()) sub.unsubscribe();
+        },
+        error: () => resolve(refused('KEY_REFUSED', 'session failed during verification')),
+      });
+    });
+  }
+
+  publisherGone(streamId: string): void {
+    this.#streams().find((a) => a.id === streamId)?.send({ type: 'PUBLISHER_GONE' });
+  }
+
+  livePublisher(channel: string): { streamId: string; key: string } | null {
+    const actor = this.#holder(channel);
+    if (actor === null) return null;
+    const snap = actor.getSnapshot();
+    if (!usesEncoder(snap.value)) return null; // still verifying
+    return { streamId: snap.context.streamId, key: snap.context.key };
+  }
+
+  // ── commands ──────────────────────────────────────────────────────────────────────────────
+
+  /** Closes one session of a channel, or all of them with `*`. Unknown channel or id: nothing to do. */
+  close(channel: string, streamId: string, reason: CloseReason = 'close-command'): void {
+    this.#root.send({ type: 'CLOSE', channel, streamId, reason });
+  }
+
+  capacity(): Capacity {
+    const encoders = [...this.#encoders.values()];
+    let load = 0;
+    for (const actor of this.#streams()) if (usesEncoder(actor.getSnapshot().value)) load++;
+    return {
+      load,
+      capacity: encoders.length === 0 ? 0 : encoders.some((e) => e.capacity < 0) ? -1 : encoders.reduce((n, e) => n + e.capacity, 0),
+      encoderCount: encoders.length,
+    };
+  }
+
+  report(): Report {
+    const activeStreams: Report['activeStreams'] = [];
+    const loads = this.#loads();
+    for (const actor of this.#streams()) {
+      const snap = actor.getSnapshot();
+      if (!usesEncoder(snap.value)) continue;
+      const c = snap.context;
+      activeStreams.push({ channel: c.channel, streamId: c.streamId, streamServer: c.serverId, encoder: c.encoderId ?? -1 });
+    }
+    return {
+      activeStreams,
+      streamingServers: [...this.#servers.values()].map((info) => info()),
+      encoders: [...this.#encoders.values()].map((e) => ({ id: e.id, capacity: e.capacity, load: loads.get(e.id) ?? 0 })),
+    };
+  }
+
+  /** Number of sessions the coordinator holds (any state). */
+  sessionCount(): number {
+    return this.#streams().length;
+  }
+
+  /**
+   * Graceful shutdown: refuses new publishes, ends every session (publishers disconnected, encoders
+   * flushed, `stream-closed` queued), waits up to `timeoutMs` for them, then stops the root actor.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.#root.send({ type: 'SHUTDOWN' });
+    const deadline = Date.now() + timeoutMs;
+    while (this.#streams().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const left = this.#streams().length;
+    if (left > 0) this.#log.warn({ sessions: left }, 'shutdown timeout: stopping sessions that did not finish');
+    this.#root.stop();
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────────────────────
+
+  #streams(): StreamActorRef[] {
+    return Object.values(this.#root.getSnapshot().children) as StreamActorRef[];
+  }
+
+  /** The session holding a channel (publisher connected: verifying or live), if any. */
+  #holder(channel: string): StreamActorRef | null {
+    for (const actor of this.#streams()) {
+      const snap = actor.getSnapshot();
+      if (snap.status === 'active' && snap.context.channel === channel && holdsChannel(snap.value)) return actor;
+    }
+    return null;
+  }
+
+  #loads(): Map<number, number> {
+    const loads = new Map<number, number>();
+    for (const actor of this.#streams()) {
+      const snap = actor.getSnapshot();
+      if (usesEncoder(snap.value) && snap.context.encoderId !== null) {
+        loads.set(snap.context.encoderId, (loads.get(snap.context.encoderId) ?? 0) + 1);
+      }
+    }
+    return loads;
+  }
+
+  /** The least-loaded encoder below its capacity, or null. */
+  #pickEncoder(): Encoder | null {
+    const loads = this.#loads();
+    let best: Encoder | null = null;
+    let bestLoad = Infinity;
+    for (const encoder of this.#encoders.values()) {
+      const load = loads.get(encoder.id) ?? 0;
+      if (encoder.capacity >= 0 && load >= encoder.capacity) continue;
+      if (load < bestLoad) {
+        best = encoder;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  #runEncoder(input: EncoderActorInput, sendBack: (e: StreamEvent) => void, receive: (l: (e: StreamEvent) => void) => void): () => void {
+    const { attempt } = input;
+    const encoder = this.#encoders.get(input.encoderId);
+    if (encoder === undefined) {
+      sendBack({ type: 'ENCODER_EXITED', attempt, clean: false, error: { code: 'START_FAILED', message: `encoder ${input.encoderId} is gone` } });
+      return () => {};
+    }
+    let exited = false;
+    const handle = encoder.start(
+      { channel: input.channel, streamId: input.streamId, source: input.source, settings: input.settings, attempt },
+      (report) => {
+        if (report.type === 'available') {
+          sendBack({ type: 'ENCODER_OUTPUT', attempt, output: report.output });
+        } else {
+          exited = true;
+          sendBack({ type: 'ENCODER_EXITED', attempt, clean: report.clean, error: report.error });
+        }
+      },
+    );
+    receive((event) => {
+      if (event.type === 'STOP') handle.stop();
+    });
+    return () => {
+      if (!exited) handle.stop();
+    };
+  }
+}
+
+function refused(code: Extract<PublishDecision, { accepted: false }>['code'], message: string): PublishDecision {
+  return { accepted: false, code, message };
+}

@@ -1,0 +1,34 @@
+/**
+ * A scripted Encoder for coordinator tests: records each job and lets the test report outputs
+ * and exits. The real encoder pool has its own end-to-end tests with ffmpeg.
+ */
+import type { EncodeHandle, EncodeJob, Encoder, EncoderReport } from '../../src/encoding/encoder.types';
+
+export interface FakeJob {
+  job: EncodeJob;
+  report: (r: EncoderReport) => void;
+  stops: number;
+}
+
+export class FakeEncoder implements Encoder {
+  readonly jobs: FakeJob[] = [];
+  /** Called on every stop(); by default the job exits cleanly at once, like ffmpeg flushing. */
+  onStop: (job: FakeJob) => void = (job) => job.report({ type: 'exited', clean: true });
+
+  constructor(readonly id: number, readonly capacity: number) {}
+
+  start(job: EncodeJob, report: (r: EncoderReport) => void): EncodeHandle {
+    const rec: FakeJob = { job, report, stops: 0 };
+    this.jobs.push(rec);
+    return {
+      stop: () => {
+        rec.stops++;
+        if (rec.stops === 1) this.onStop(rec);
+      },
+    };
+  }
+
+  jobsOf(streamId: string): FakeJob[] {
+    return this.jobs.filter((j) => j.job.streamId === streamId);
+  }
+}
