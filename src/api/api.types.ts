@@ -1,0 +1,38 @@
+/**
+ * Route logic is written as functions from a plain request to a plain response, so it runs and is
+ * tested without a socket; `http.ts` is the thin uWebSockets.js adapter.
+ */
+export interface ApiRequest {
+  /** Upper-case method. */
+  method: string;
+  /** URL path without the query string. */
+  path: string;
+  query: string;
+  /** Lower-case header names. */
+  headers: Readonly<Record<string, string>>;
+  body: Buffer;
+  /** Client address (text form). */
+  ip: string;
+  /** Path parameters from the route pattern (`:name` and `*`). */
+  params: Readonly<Record<string, string>>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Objects are sent as JSON. */
+  body?: string | Buffer | object;
+}
+
+export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface Route {
+  method: Method;
+  /** `/commands/capacity`, `/workflows/:name`, `/hls/*` (the rest of the path as `params['*']`). */
+  pattern: string;
+  /** Requires the commands API credentials. */
+  auth: boolean;
+  handler: Handler;
+}

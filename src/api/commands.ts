@@ -1,0 +1,39 @@
+/**
+ * The commands API of coordinator-api.md: capacity, close, report. Thin: parse, call the
+ * coordinator, answer JSON.
+ */
+import type { Capacity, Report } from '../coordinator/coordinator';
+import type { CloseReason } from '../coordinator/coordinator.types';
+import type { Route } from './api.types';
+import { errorResponse, json } from './json';
+
+/** What the commands need from the coordinator. */
+export interface CommandTarget {
+  capacity(): Capacity;
+  report(): Report;
+  close(channel: string, streamId: string, reason?: CloseReason): void;
+}
+
+export function commandRoutes(target: CommandTarget): Route[] {
+  return [
+    { method: 'GET', pattern: '/commands/capacity', auth: true, handler: () => json(200, target.capacity()) },
+    { method: 'GET', pattern: '/commands/report', auth: true, handler: () => json(200, target.report()) },
+    {
+      method: 'POST',
+      pattern: '/commands/close',
+      auth: true,
+      handler: (req) => {
+        const channel = (req.headers['x-streaming-channel'] ?? '').trim();
+        const streamId = (req.headers['x-streaming-id'] ?? '').trim();
+        if (channel === '') return errorResponse('BAD_REQUEST', 'missing x-streaming-channel header');
+        if (streamId === '') return errorResponse('BAD_REQUEST', 'missing x-streaming-id header (use * for every session of the channel)');
+        const closing = target
+          .report()
+          .activeStreams.filter((s) => s.channel === channel && (streamId === '*' || s.streamId === streamId))
+          .map((s) => s.streamId);
+        target.close(channel, streamId);
+        return json(200, { status: 'SUCCESS', closed: closing });
+      },
+    },
+  ];
+}
