@@ -2,22 +2,28 @@
  * Commands API authentication (COMMANDS_API_AUTH Basic / Bearer), compared in constant time.
  * A rejection says only "invalid credentials"; the detail goes to the log.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingAuth } from '../config/config';
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-const same = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
+/** Checks one Authorization header value: null when it may pass, else the reason (for the log). */
+export type AuthCheck = (header: string | undefined) => string | null;
 
-/** Returns null when the request may pass, or the reason it may not (for the log). */
-export function checkAuthorization(auth: IncomingAuth, header: string | undefined): string | null {
-  if (auth.method === 'none') return null;
-  if (header === undefined || header === '') return 'missing Authorization header';
-  const space = header.indexOf(' ');
-  if (space <= 0) return 'malformed Authorization header';
-  const scheme = header.slice(0, space);
-  const value = header.slice(space + 1).trim();
-  if (scheme.toLowerCase() !== auth.method.toLowerCase()) return `expected ${auth.method} authorization, got ${scheme}`;
-  if (auth.method === 'Bearer') return same(value, auth.token) ? null : 'wrong bearer token';
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  return same(decoded, `${auth.user}:${auth.password}`) ? null : 'wrong user or password';
+/**
+ * Builds the check once per configuration, so a request costs one small allocation and one
+ * constant-time comparison. Only the length of the secret can leak through timing.
+ */
+export function authorizationCheck(auth: IncomingAuth): AuthCheck {
+  if (auth.method === 'none') return () => null;
+  const scheme = auth.method.toLowerCase();
+  const secret = Buffer.from(auth.method === 'Bearer' ? auth.token : `${auth.user}:${auth.password}`, 'utf8');
+  const matches = (given: Buffer) => given.length === secret.length && timingSafeEqual(given, secret);
+  return (header) => {
+    if (header === undefined || header === '') return 'missing Authorization header';
+    const space = header.indexOf(' ');
+    if (space <= 0) return 'malformed Authorization header';
+    if (header.slice(0, space).toLowerCase() !== scheme) return `expected ${auth.method} authorization, got ${header.slice(0, space)}`;
+    const value = header.slice(space + 1).trim();
+    if (auth.method === 'Bearer') return matches(Buffer.from(value, 'utf8')) ? null : 'wrong bearer token';
+    return matches(Buffer.from(value, 'base64')) ? null : 'wrong user or password';
+  };
 }

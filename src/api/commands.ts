@@ -16,12 +16,13 @@ export interface CommandTarget {
 
 export function commandRoutes(target: CommandTarget): Route[] {
   return [
-    { method: 'GET', pattern: '/commands/capacity', auth: true, handler: () => json(200, target.capacity()) },
-    { method: 'GET', pattern: '/commands/report', auth: true, handler: () => json(200, target.report()) },
+    { method: 'GET', pattern: '/commands/capacity', auth: true, headers: [], handler: () => json(200, target.capacity()) },
+    { method: 'GET', pattern: '/commands/report', auth: true, headers: [], handler: () => json(200, target.report()) },
     {
       method: 'POST',
       pattern: '/commands/close',
       auth: true,
+      headers: ['x-streaming-channel', 'x-streaming-id'],
       handler: (req) => {
         const channel = (req.headers['x-streaming-channel'] ?? '').trim();
         const streamId = (req.headers['x-streaming-id'] ?? '').trim();

@@ -1,15 +1,17 @@
 /**
- * The thin uWebSockets.js adapter for the route table: reads the request synchronously (uWS
- * forbids touching `req` after the handler returns), enforces auth and the body limit, runs the
- * route's handler and writes its response — corked, and only if the client is still there.
+ * The thin uWebSockets.js adapter for the route table. Each route is registered natively with uWS
+ * (its router matches `:param` and `*`); a last `any('/*')` answers 404 / 405 with the JS matcher.
+ * A request is read synchronously (uWS forbids touching `req` after the handler returns); auth and
+ * the body limit are enforced here; a synchronous handler is answered at once, an asynchronous one
+ * after `onAborted` is attached, and only if the client is still there.
  *
- * Mounted with `app.any('/*')`: WebSocket upgrades (registered with `app.ws`) are matched first.
+ * WebSocket upgrades (registered with `app.ws`) are matched by uWS before these routes.
  */
 import { STATUS_CODES } from 'node:http';
 import type { IncomingAuth } from '../config/config';
 import type { Logger } from '../logger';
 import type { ApiRequest, ApiResponse, Route } from './api.types';
-import { checkAuthorization } from './auth';
+import { authorizationCheck, type AuthCheck } from './auth';
 import { errorResponse, fromError } from './json';
 import { matchRoute } from './router';
 import type { uWS } from './uws';
@@ -24,68 +26,149 @@ export interface HttpOptions {
 }
 
 type HttpResponse = uWS.HttpResponse;
+type HttpRequest = uWS.HttpRequest;
+interface Pending {
+  done: boolean;
+}
+
+const BODY_HEADERS = ['content-length', 'transfer-encoding'] as const;
+const STATUS_LINE = new Map(Object.entries(STATUS_CODES).map(([code, text]) => [Number(code), `${code} ${text}`]));
 
 export function mountRoutes(app: uWS.TemplatedApp, routes: readonly Route[], options: HttpOptions): void {
-  const log = options.logger;
+  const auth = authorizationCheck(options.auth);
+  for (const route of routes) {
+    const handler = (res: HttpResponse, req: HttpRequest) => handle(route, route.method, res, req, auth, options);
+    const pattern = route.pattern;
+    switch (route.method) {
+      case 'GET':
+        app.get(pattern, handler);
+        app.head(pattern, (res, req) => handle(route, 'HEAD', res, req, auth, options));
+        break;
+      case 'POST': app.post(pattern, handler); break;
+      case 'PUT': app.put(pattern, handler); break;
+      case 'DELETE': app.del(pattern, handler); break;
+    }
+  }
   app.any('/*', (res, req) => {
-    const state = { aborted: false };
-    res.onAborted(() => {
-      state.aborted = true;
-    });
-    try {
-      const method = req.getMethod().toUpperCase();
-      const path = req.getUrl();
-      const query = req.getQuery() ?? '';
-      const headers: Record<string, string> = {};
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl();
+    const match = matchRoute(routes, method, path);
+    const pending = { done: false };
+    if (match.kind === 'method-not-allowed') {
+      const allow = match.allow.join(', ');
+      send(res, pending, method, errorResponse('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; allowed: ${allow}`, { Allow: allow }), options);
+    } else {
+      send(res, pending, method, errorResponse('NOT_FOUND', `no route for ${path}`), options);
+    }
+  });
+}
+
+/** Methods whose request body is read (others ignore any body). */
+const WITH_BODY = new Set(['POST', 'PUT']);
+
+function handle(route: Route, method: string, res: HttpResponse, req: HttpRequest, auth: AuthCheck, options: HttpOptions): void {
+  const pending: Pending = { done: false };
+  try {
+    const path = req.getUrl();
+    const withBody = WITH_BODY.has(method);
+    const headers: Record<string, string> = {};
+    if (route.headers === undefined) {
       req.forEach((name, value) => {
         headers[name] = value;
       });
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-
-      const match = matchRoute(routes, method, path);
-      if (match.kind === 'not-found') return send(res, state, method, errorResponse('NOT_FOUND', `no route for ${path}`), options);
-      if (match.kind === 'method-not-allowed') {
-        const allow = match.allow.join(', ');
-        return send(res, state, method, errorResponse('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; allowed: ${allow}`, { Allow: allow }), options);
-      }
-      const { route, params } = match;
-      if (route.auth) {
-        const why = checkAuthorization(options.auth, headers['authorization']);
-        if (why !== null) {
-          log.warn({ path, ip, why }, 'unauthorized API request');
-          const challenge = options.auth.method === 'Basic' ? 'Basic realm="castline"' : 'Bearer';
-          return send(res, state, method, errorResponse('UNAUTHORIZED', 'invalid credentials', { 'WWW-Authenticate': challenge }), options);
+    } else {
+      if (route.auth) headers['authorization'] = req.getHeader('authorization');
+      if (withBody) {
+        for (const name of BODY_HEADERS) {
+          const value = req.getHeader(name);
+          if (value !== '') headers[name] = value;
         }
       }
-      const declared = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
-      if (!Number.isFinite(declared) || declared < 0) {
-        return send(res, state, method, errorResponse('BAD_REQUEST', 'invalid Content-Length'), options);
-      }
-      if (declared > options.maxBodyBytes) {
-        return send(res, state, method, errorResponse('PAYLOAD_TOO_LARGE', `body larger than ${options.maxBodyBytes} bytes`), options, true);
-      }
-      const run = (body: Buffer) => {
-        const request: ApiRequest = { method, path, query, headers, body, ip, params };
-        Promise.resolve()
-          .then(() => route.handler(request))
-          .then(
-            (response) => send(res, state, method, response, options),
-            (err: unknown) => {
-              log.error({ err, path }, 'API handler failed');
-              send(res, state, method, fromError(err), options);
-            },
-          );
-      };
-      if (declared === 0 && headers['transfer-encoding'] === undefined) return run(Buffer.alloc(0));
-      readBody(res, options.maxBodyBytes, (body) => {
-        if (body === null) send(res, state, method, errorResponse('PAYLOAD_TOO_LARGE', `body larger than ${options.maxBodyBytes} bytes`), options, true);
-        else run(body);
-      });
-    } catch (err) {
-      log.error({ err }, 'HTTP request failed');
-      send(res, state, 'GET', fromError(err), options);
+      for (const name of route.headers) headers[name] = req.getHeader(name);
     }
+    const params = routeParams(route.pattern, req, path);
+    const request = new Request(method, path, req.getQuery() ?? '', headers, params, res);
+
+    if (route.auth) {
+      const why = auth(headers['authorization']);
+      if (why !== null) {
+        options.logger.warn({ path, ip: request.ip, why }, 'unauthorized API request');
+        const challenge = options.auth.method === 'Basic' ? 'Basic realm="castline"' : 'Bearer';
+        return send(res, pending, method, errorResponse('UNAUTHORIZED', 'invalid credentials', { 'WWW-Authenticate': challenge }), options);
+      }
+    }
+    if (!withBody) return run(route, request, res, pending, options);
+    const lengthHeader = headers['content-length'];
+    const declared = lengthHeader === undefined ? 0 : Number(lengthHeader);
+    if (!Number.isInteger(declared) || declared < 0) return send(res, pending, method, errorResponse('BAD_REQUEST', 'invalid Content-Length'), options, true);
+    if (declared > options.maxBodyBytes) {
+      return send(res, pending, method, errorResponse('PAYLOAD_TOO_LARGE', `body larger than ${options.maxBodyBytes} bytes`), options, true);
+    }
+    if (declared === 0 && headers['transfer-encoding'] === undefined) return run(route, request, res, pending, options);
+    res.onAborted(() => {
+      pending.done = true;
+    });
+    readBody(res, options.maxBodyBytes, (body) => {
+      if (body === null) return send(res, pending, method, errorResponse('PAYLOAD_TOO_LARGE', `body larger than ${options.maxBodyBytes} bytes`), options, true);
+      request.body = body;
+      run(route, request, res, pending, options);
+    });
+  } catch (err) {
+    options.logger.error({ err }, 'HTTP request failed');
+    send(res, pending, method, fromError(err), options);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+class Request implements ApiRequest {
+  body: Buffer = EMPTY;
+  #ip: string | undefined;
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly query: string,
+    readonly headers: Record<string, string>,
+    readonly params: Record<string, string>,
+    readonly res: HttpResponse,
+  ) {}
+  get ip(): string {
+    return (this.#ip ??= Buffer.from(this.res.getRemoteAddressAsText()).toString());
+  }
+}
+
+/** Runs the handler: a plain result is answered at once; a promise after `onAborted` is attached. */
+function run(route: Route, request: Request, res: HttpResponse, pending: Pending, options: HttpOptions): void {
+  let result: ApiResponse | Promise<ApiResponse>;
+  try {
+    result = route.handler(request);
+  } catch (err) {
+    options.logger.error({ err, path: request.path }, 'API handler failed');
+    return send(res, pending, request.method, fromError(err), options);
+  }
+  if (!(result instanceof Promise)) return send(res, pending, request.method, result, options);
+  res.onAborted(() => {
+    pending.done = true;
   });
+  result.then(
+    (response) => send(res, pending, request.method, response, options),
+    (err: unknown) => {
+      options.logger.error({ err, path: request.path }, 'API handler failed');
+      send(res, pending, request.method, fromError(err), options);
+    },
+  );
+}
+
+/** `:name` parameters by position, and the rest of the path for a trailing `*`. */
+function routeParams(pattern: string, req: HttpRequest, path: string): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (!pattern.includes(':') && !pattern.endsWith('*')) return params;
+  let index = 0;
+  for (const part of pattern.split('/')) {
+    if (part.startsWith(':')) params[part.slice(1)] = req.getParameter(index++) ?? '';
+  }
+  if (pattern.endsWith('/*')) params['*'] = path.slice(pattern.length - 1);
+  return params;
 }
 
 /** Collects the body (copying uWS's reused buffers); `null` when it exceeds `max`. */
@@ -106,20 +189,22 @@ function readBody(res: HttpResponse, max: number, done: (body: Buffer | null) =>
   });
 }
 
-function send(res: HttpResponse, state: { aborted: boolean }, method: string, response: ApiResponse, options: HttpOptions, close = false): void {
-  if (state.aborted) return;
-  state.aborted = true; // one response per request
-  const headers = { ...response.headers };
+function send(res: HttpResponse, pending: Pending, method: string, response: ApiResponse, options: HttpOptions, close = false): void {
+  if (pending.done) return;
+  pending.done = true; // one response per request
   let body: string | Buffer = '';
+  let type: string | undefined;
   if (response.body instanceof Buffer || typeof response.body === 'string') {
     body = response.body;
   } else if (response.body !== undefined) {
     body = JSON.stringify(response.body);
-    headers['Content-Type'] ??= 'application/json';
+    type = 'application/json';
   }
+  const headers = response.headers;
   res.cork(() => {
-    res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`.trimEnd());
-    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.writeStatus(STATUS_LINE.get(response.status) ?? String(response.status));
+    if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]);
+    if (type !== undefined && headers?.['Content-Type'] === undefined) res.writeHeader('Content-Type', type);
     const closeConnection = close || options.closing();
     if (method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), closeConnection);
     else res.end(body, closeConnection);

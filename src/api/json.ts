@@ -3,8 +3,8 @@ import type { ApiResponse } from './api.types';
 
 const NO_CACHE = { 'Cache-Control': 'no-cache' };
 
-export function json(status: number, body: object, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { ...NO_CACHE, ...headers }, body };
+export function json(status: number, body: object, headers?: Record<string, string>): ApiResponse {
+  return { status, headers: headers === undefined ? NO_CACHE : { ...NO_CACHE, ...headers }, body };
 }
 
 /** The one mapping from an error code to an HTTP status and a JSON `{ "error", "code" }` body. */
