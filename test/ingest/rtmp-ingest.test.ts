@@ -14,6 +14,7 @@ import { RtmpIngest } from '../../src/ingest/rtmp/rtmp-ingest';
 import { silentLogger } from '../../src/logger';
 import { accept, deferredDecider, FakeRtmpCoordinator, refuse } from '../fakes/coordinator-rtmp';
 import { killAll, play, probe, publish, sleep, within } from './rtmp-ffmpeg';
+import { pipelinedPublish } from './rtmp-raw-client';
 
 describe('RtmpIngest (node-media-server + real ffmpeg)', function () {
   this.timeout(60_000);
@@ -117,6 +118,34 @@ describe('RtmpIngest (node-media-server + real ffmpeg)', function () {
     expect(Context.broadcasts.has('/ch3/bad'), 'no broadcast left behind').to.equal(false);
   });
 
+  it('holds media pipelined with the publish command until accepted, intact, and drops it when refused', async () => {
+    // What NMS hands every new player first: metadata, audio and video sequence headers.
+    type Caches = { rtmpMetaData: Buffer | null; rtmpAudioHeader: Buffer | null; rtmpVideoHeader: Buffer | null };
+    const caches = (p: string) => Context.broadcasts.get(p) as unknown as Caches | undefined;
+    const decider = deferredDecider();
+    coordinator.decide = decider.decide;
+
+    const accepted = pipelinedPublish(ingest.port, 'chP', 'keyP');
+    await within(5000, 'the publish request', new Promise((r) => coordinator.events.once('publish', r)));
+    await sleep(300);
+    expect(caches('/chP/keyP')).to.include({ rtmpMetaData: null, rtmpAudioHeader: null, rtmpVideoHeader: null });
+    decider.release(accept());
+    await coordinator.decision(1);
+    const c = caches('/chP/keyP')!;
+    expect(c.rtmpMetaData?.includes('onMetaData'), 'metadata intact').to.equal(true);
+    expect(c.rtmpAudioHeader?.subarray(-4)).to.deep.equal(Buffer.from([0xaf, 0x00, 0x12, 0x10]));
+    expect(c.rtmpVideoHeader?.subarray(-3)).to.deep.equal(Buffer.from([0x02, 0x68, 0xce]));
+    accepted.destroy();
+
+    const refused = pipelinedPublish(ingest.port, 'chQ', 'keyQ');
+    await within(5000, 'the publish request', new Promise((r) => coordinator.events.once('publish', r)));
+    await sleep(300);
+    decider.release({ accepted: false, code: 'KEY_REFUSED', message: 'no' });
+    await within(3000, 'the refused client to be closed', new Promise((r) => (refused.destroyed ? r(null) : refused.once('close', r))));
+    expect(caches('/chQ/keyQ')?.rtmpVideoHeader ?? null).to.equal(null);
+    expect(Context.broadcasts.has('/chQ/keyQ'), 'no broadcast left behind').to.equal(false);
+  });
+
   it('does not treat an accepted publish from the same IP as a "resume" of a refused one', async () => {
     let calls = 0;
     coordinator.decide = (r) => (++calls === 1 ? refuse(r) : accept(r));
@@ -187,16 +216,21 @@ describe('RtmpIngest (node-media-server + real ffmpeg)', function () {
     const first = publish(url('chR', 'keyR'), 2);
     const d1 = await within(10_000, 'first decision', coordinator.decision(1));
     await within(10_000, 'first publisher', first.exited);
+    const secondStart = Date.now();
     const second = publish(url('chR', 'keyR'), 3);
     const d2 = await within(10_000, 'second decision', coordinator.decision(2));
     expect(d1.decision.accepted && d2.decision.accepted).to.equal(true);
     if (!d1.decision.accepted || !d2.decision.accepted) return;
     expect(d2.decision.streamId).to.not.equal(d1.decision.streamId);
     expect(coordinator.gone.map((g) => g.streamId)).to.include(d1.decision.streamId);
+    // Not NMS's 30 s "resume" of the same client: fresh session stats, timeline from zero.
+    expect(Context.broadcasts.get('/chR/keyR')?.publisher?.createTime).to.be.at.least(secondStart);
     const player = play(url('chR', 'keyR'), out('r.flv'));
     await within(10_000, 'second publisher', second.exited);
     await within(5000, 'player', player.exited);
-    expect((await probe(out('r.flv')))?.codecTypes).to.include('video');
+    const got = await probe(out('r.flv'));
+    expect(got?.codecTypes).to.include('video');
+    expect(got!.startTime, 'timeline not offset by a resume').to.be.below(1);
   });
 
   it('gives bad input a defined outcome while another publisher keeps working', async () => {

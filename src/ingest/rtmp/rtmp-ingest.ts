@@ -154,7 +154,8 @@ export class RtmpIngest {
       log: this.log.child({ ch: channel, sessionId: session.id }),
     };
     rtmp.onPacketCallback = (packet) => {
-      if (gate.push(packet) === 'overflow') {
+      // NMS reuses its parse buffer for the next packet: a held packet needs its own copy.
+      if (gate.push(gate.state === 'holding' ? copyPacket(packet) : packet) === 'overflow') {
         publisher.log.warn({ held: MAX_HELD_PACKETS }, 'publisher sent too much media before its key was accepted: disconnected');
         socket.destroy();
       }
@@ -348,6 +349,10 @@ export class RtmpIngest {
     const bind = this.options.config.bindAddress;
     return isWildcard(bind) ? '127.0.0.1' : bind;
   }
+}
+
+function copyPacket(packet: NmsPacket): NmsPacket {
+  return { ...packet, data: Buffer.from(packet.data.subarray(0, packet.size)) };
 }
 
 function isWildcard(address: string): boolean {
