@@ -1,0 +1,365 @@
+/**
+ * RTMP ingest: `rtmp://{host}:{port}/{channel}/{key}` (app = channel, stream name = key) on an
+ * embedded node-media-server. Publishers are verified through the coordinator; players (the
+ * encoder pulling the stream) are admitted only for the channel's live, accepted publisher.
+ *
+ * Publish flow (node-media-server cannot hold a publish: it answers `Publish.Start` before its
+ * `prePublish` event, and its events are synchronous):
+ * 1. `prePublish`: pause the publisher's socket (backpressure: the peer stops sending), route its
+ *    parsed packets through a `PacketGate` (holds what was already read), register it for its
+ *    channel, and ask `coordinator.publish()`.
+ * 2. Accepted: re-check held players, open the gate, resume the socket. Refused: drop the held
+ *    packets, destroy the socket and the held players, undo NMS's publisher assignment. Nothing of
+ *    a refused publisher ever reaches NMS's fan-out, so no player and no encoder sees it.
+ * 3. The publisher's socket `close` (not NMS's `donePublish`, which comes 30 s late) ends the
+ *    stream: `coordinator.publisherGone(streamId)`, and its players are ended (`socket.end()`) so
+ *    an ffmpeg pulling the stream reads EOF and finalises its output.
+ *
+ * Sessions are identified by NMS session id + our stream id: `disconnect()` and `publisherGone`
+ * always name one session, so a quick reconnect on the same channel is never touched by the
+ * previous session's calls.
+ *
+ * One RtmpIngest per process (node-media-server's state is a process-wide singleton).
+ */
+import * as path from 'node:path';
+import type { Socket } from 'node:net';
+import type { CloseReason, PublishDecision, PublishRequest, RefusalCode } from '../../coordinator/coordinator.types';
+import type { Logger } from '../../logger';
+import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
+import { PacketGate } from './packet-gate';
+import { decidePlayer, type PublisherView } from './player-policy';
+import { parseStreamPath } from './stream-path';
+import type { RtmpIngestOptions, RtmpPublisherInfo, RtmpPublisherState, RtmpServerInfo } from './rtmp-ingest.types';
+
+/** Packets held per publisher during verification. With the socket paused only the tail of one socket read is held. */
+const MAX_HELD_PACKETS = 2048;
+/** A player ended with `socket.end()` that has not closed its side after this long is destroyed. */
+const PLAYER_END_GRACE_MS = 5000;
+
+interface Publisher {
+  session: NmsSession;
+  socket: Socket;
+  channel: string;
+  key: string;
+  userIp: string;
+  state: RtmpPublisherState;
+  streamId: string | null;
+  socketClosed: boolean;
+  gate: PacketGate<NmsPacket>;
+  /** Players that arrived during verification with the pending publisher's key. */
+  held: Set<NmsSession>;
+  since: number;
+  log: Logger;
+}
+
+export class RtmpIngest {
+  private readonly log: Logger;
+  private nms: EmbeddedNms | null = null;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  /** By NMS session id: every publisher not yet closed. */
+  private readonly publishers = new Map<string, Publisher>();
+  /** The one verifying or live publisher of each channel. */
+  private readonly byChannel = new Map<string, Publisher>();
+  /** Sessions refused in `prePublish` (a repeated `publish` command on one connection is ignored). */
+  private readonly refused = new Set<string>();
+
+  constructor(private readonly options: RtmpIngestOptions) {
+    this.log = options.logger.child({ component: 'ingest-rtmp' });
+  }
+
+  /** The port listened on (0 before `start()`). */
+  get port(): number {
+    return this.nms?.port ?? 0;
+  }
+
+  serverInfo(): RtmpServerInfo {
+    return { id: this.options.serverId, ip: this.advertisedIp(), port: this.port, ssl: false, serverType: 'RTMP' };
+  }
+
+  /** Publisher connections not yet closed. */
+  publisherList(): RtmpPublisherInfo[] {
+    return [...this.publishers.values()].map((p) => ({
+      sessionId: p.session.id,
+      channel: p.channel,
+      streamId: p.streamId,
+      state: p.state,
+      userIp: p.userIp,
+      since: p.since,
+      players: this.nms?.broadcast(p.session.streamPath)?.subscribers.size ?? 0,
+    }));
+  }
+
+  /** Listens. Rejects (never exits the process) when the port is taken; `rtmpPort: 0` picks a free one. */
+  start(): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new Error('RTMP ingest is closed'));
+    this.starting ??= (async () => {
+      const { config } = this.options;
+      const nms = await startEmbeddedNms({
+        bind: config.bindAddress,
+        port: config.rtmpPort,
+        storeDir: path.join(config.statePath, 'nms'),
+        logger: this.log.child({ component: 'node-media-server' }),
+        commandTimeoutMs: this.options.commandTimeoutMs ?? 10_000,
+      });
+      nms.on('prePublish', (session) => this.onPrePublish(session));
+      nms.on('prePlay', (session) => this.onPrePlay(session));
+      this.nms = nms;
+      this.log.info({ port: nms.port, bind: config.bindAddress }, 'RTMP ingest listening');
+    })();
+    return this.starting;
+  }
+
+  /**
+   * Stops listening and destroys every RTMP connection; live publishers are reported gone
+   * (`publisherGone`) before this resolves. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      const nms = this.nms;
+      if (nms === null) return;
+      const closes = [...this.publishers.values()]
+        .filter((p) => !p.socketClosed)
+        .map((p) => new Promise<void>((resolve) => p.socket.once('close', () => resolve())));
+      await nms.stop();
+      await Promise.all(closes);
+      this.log.info('RTMP ingest closed');
+    })();
+    return this.closing;
+  }
+
+  // ---- publishers ---------------------------------------------------------------------------
+
+  private onPrePublish(session: NmsSession): void {
+    const { socket, rtmp } = session;
+    if (socket === undefined || rtmp === undefined) {
+      session.close(); // not an RTMP session (NMS's HTTP-FLV publishing is off anyway)
+      return;
+    }
+    if (this.publishers.has(session.id) || this.refused.has(session.id)) return; // repeated `publish` command
+    socket.pause();
+    const userIp = normaliseIp(socket.remoteAddress);
+    const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
+    if (this.closing !== null) return this.refuseAtOnce(session, socket, 'SHUTTING_DOWN', 'server is shutting down', userIp);
+    if (!parsed.ok) return this.refuseAtOnce(session, socket, 'INVALID_ID', parsed.reason, userIp);
+    const { channel, key } = parsed;
+    if (this.byChannel.has(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'channel already has a publisher', userIp, channel);
+
+    const deliver = rtmp.onPacketCallback;
+    const gate = new PacketGate<NmsPacket>(deliver, MAX_HELD_PACKETS);
+    const publisher: Publisher = {
+      session, socket, channel, key, userIp,
+      state: 'verifying', streamId: null, socketClosed: false, gate, held: new Set(), since: Date.now(),
+      log: this.log.child({ ch: channel, sessionId: session.id }),
+    };
+    rtmp.onPacketCallback = (packet) => {
+      // NMS reuses its parse buffer for the next packet: a held packet needs its own copy.
+      if (gate.push(gate.state === 'holding' ? copyPacket(packet) : packet) === 'overflow') {
+        publisher.log.warn({ held: MAX_HELD_PACKETS }, 'publisher sent too much media before its key was accepted: disconnected');
+        socket.destroy();
+      }
+    };
+    // NMS would otherwise keep a closed publish "resumable" for 30 s and report donePublish that late.
+    if (session.broadcast !== undefined) session.broadcast.publishGraceMs = 0;
+    this.publishers.set(session.id, publisher);
+    this.byChannel.set(channel, publisher);
+    socket.once('close', () => this.onPublisherClosed(publisher));
+    publisher.log.debug({ userIp }, 'publish requested: verifying key');
+
+    const request: PublishRequest = {
+      channel, key, userIp,
+      ingest: 'RTMP',
+      serverId: this.options.serverId,
+      source: { type: 'RTMP', uri: `rtmp://${this.localHost()}:${this.port}/${channel}/${key}` },
+      disconnect: (reason) => this.disconnect(publisher, reason),
+    };
+    let decision: Promise<PublishDecision>;
+    try {
+      decision = this.options.coordinator.publish(request);
+    } catch (err) {
+      decision = Promise.reject(err);
+    }
+    decision.then(
+      (d) => this.onDecision(publisher, d),
+      (err: unknown) => {
+        publisher.log.error({ err }, 'coordinator.publish failed (it must never reject): publish refused');
+        this.onDecision(publisher, { accepted: false, code: 'KEY_REFUSED', message: 'coordinator error' });
+      },
+    );
+  }
+
+  private onDecision(publisher: Publisher, decision: PublishDecision): void {
+    if (publisher.state !== 'verifying') return;
+    const verifyMs = Date.now() - publisher.since;
+    if (!decision.accepted) {
+      publisher.log.info({ code: decision.code, reason: decision.message, verifyMs }, 'publish refused');
+      this.refuse(publisher);
+      return;
+    }
+    publisher.streamId = decision.streamId;
+    publisher.log = publisher.log.child({ streamId: decision.streamId });
+    if (publisher.socketClosed) {
+      publisher.log.info({ verifyMs }, 'publish accepted after the publisher had left');
+      publisher.state = 'ended';
+      this.options.coordinator.publisherGone(decision.streamId);
+      return;
+    }
+    publisher.state = 'live';
+    const live = this.options.coordinator.livePublisher(publisher.channel);
+    for (const player of publisher.held) {
+      const verdict = decidePlayer({ playerKey: player.streamName, publisher: this.view(publisher), coordinatorLive: live });
+      if (verdict.action !== 'allow') {
+        publisher.log.info({ playerSessionId: player.id, reason: verdict.action === 'refuse' ? verdict.reason : 'still pending' }, 'held player refused');
+        player.socket?.destroy();
+      }
+    }
+    publisher.held.clear();
+    const flushed = publisher.gate.open();
+    publisher.socket.resume();
+    publisher.log.info({ verifyMs, heldPackets: flushed }, 'publish accepted: live');
+  }
+
+  /** Key refused (or the coordinator failed): nothing of this publisher reached anyone; make sure nothing will. */
+  private refuse(publisher: Publisher): void {
+    publisher.state = 'refused';
+    publisher.gate.shut();
+    for (const player of publisher.held) player.socket?.destroy();
+    publisher.held.clear();
+    publisher.socket.destroy();
+    this.nms?.releasePublisher(publisher.session);
+    this.releaseChannel(publisher);
+  }
+
+  private refuseAtOnce(session: NmsSession, socket: Socket, code: RefusalCode, reason: string, userIp: string, channel?: string): void {
+    this.log.info({ sessionId: session.id, ch: channel, userIp, code, reason }, 'publish refused');
+    this.refused.add(session.id);
+    socket.once('close', () => this.refused.delete(session.id));
+    // The rest of the current socket read is still parsed after this handler: drop its packets
+    // (for CHANNEL_BUSY the session shares the live publisher's fan-out).
+    if (session.rtmp !== undefined) session.rtmp.onPacketCallback = () => undefined;
+    socket.destroy();
+    // NMS makes the session the path's publisher right after this event returns: undo it then.
+    queueMicrotask(() => this.nms?.releasePublisher(session));
+  }
+
+  private onPublisherClosed(publisher: Publisher): void {
+    publisher.socketClosed = true;
+    this.publishers.delete(publisher.session.id);
+    this.releaseChannel(publisher);
+    publisher.gate.shut();
+    switch (publisher.state) {
+      case 'verifying':
+        // The decision is still due; onDecision reports publisherGone if it is an acceptance.
+        for (const player of publisher.held) player.socket?.destroy();
+        publisher.held.clear();
+        publisher.log.info('publisher left during key verification');
+        break;
+      case 'live':
+        publisher.state = 'ended';
+        this.endPlayers(publisher);
+        publisher.log.info({ durationMs: Date.now() - publisher.since }, 'publisher gone');
+        if (publisher.streamId !== null) this.options.coordinator.publisherGone(publisher.streamId);
+        break;
+      case 'refused':
+      case 'ended':
+        break;
+    }
+  }
+
+  /** Ends every player of the publisher's stream so a pulling ffmpeg reads EOF and finalises. */
+  private endPlayers(publisher: Publisher): void {
+    const broadcast = this.nms?.broadcast(publisher.session.streamPath);
+    if (broadcast === undefined) return;
+    for (const player of broadcast.subscribers.values()) {
+      const socket = player.socket;
+      if (socket === undefined) {
+        player.close();
+        continue;
+      }
+      socket.end();
+      const timer = setTimeout(() => socket.destroy(), PLAYER_END_GRACE_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
+  }
+
+  private disconnect(publisher: Publisher, reason: CloseReason): void {
+    if (publisher.socketClosed || publisher.socket.destroyed) return;
+    publisher.log.info({ reason }, 'disconnecting publisher');
+    publisher.socket.destroy();
+  }
+
+  private releaseChannel(publisher: Publisher): void {
+    if (this.byChannel.get(publisher.channel) === publisher) this.byChannel.delete(publisher.channel);
+  }
+
+  // ---- players ------------------------------------------------------------------------------
+
+  private onPrePlay(session: NmsSession): void {
+    const socket = session.socket;
+    if (socket === undefined) {
+      session.close();
+      return;
+    }
+    const refuse = (reason: string, channel?: string) => {
+      this.log.info({ playerSessionId: session.id, ch: channel, ip: normaliseIp(socket.remoteAddress), reason }, 'player refused');
+      socket.destroy();
+    };
+    if (this.closing !== null) return refuse('server is shutting down');
+    const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
+    if (!parsed.ok) return refuse(parsed.reason);
+    const publisher = this.byChannel.get(parsed.channel);
+    const view = publisher === undefined ? null : this.view(publisher);
+    const live = view?.state === 'live' ? this.options.coordinator.livePublisher(parsed.channel) : null;
+    const verdict = decidePlayer({ playerKey: parsed.key, publisher: view, coordinatorLive: live });
+    switch (verdict.action) {
+      case 'refuse':
+        return refuse(verdict.reason, parsed.channel);
+      case 'hold': {
+        const held = publisher!.held;
+        held.add(session);
+        socket.once('close', () => held.delete(session));
+        publisher!.log.debug({ playerSessionId: session.id }, 'player waits for the key verification');
+        return;
+      }
+      case 'allow':
+        publisher!.log.debug({ playerSessionId: session.id }, 'player attached');
+        return;
+    }
+  }
+
+  private view(publisher: Publisher): PublisherView {
+    if (publisher.state === 'verifying') return { state: 'verifying', key: publisher.key };
+    if (publisher.state === 'live' && publisher.streamId !== null) return { state: 'live', streamId: publisher.streamId };
+    return { state: 'ended' };
+  }
+
+  // ---- addresses ----------------------------------------------------------------------------
+
+  /** How a local encoder reaches the listener. */
+  private localHost(): string {
+    const bind = this.options.config.bindAddress;
+    if (isWildcard(bind)) return '127.0.0.1';
+    return bind.includes(':') ? `[${bind}]` : bind;
+  }
+
+  private advertisedIp(): string {
+    if (this.options.advertisedIp !== undefined) return this.options.advertisedIp;
+    const bind = this.options.config.bindAddress;
+    return isWildcard(bind) ? '127.0.0.1' : bind;
+  }
+}
+
+function copyPacket(packet: NmsPacket): NmsPacket {
+  return { ...packet, data: Buffer.from(packet.data.subarray(0, packet.size)) };
+}
+
+function isWildcard(address: string): boolean {
+  return address === '' || address === '0.0.0.0' || address === '::' || address === '[::]';
+}
+
+function normaliseIp(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
