@@ -12,6 +12,8 @@ export interface ReceivedRequest {
   headers: http.IncomingHttpHeaders;
   body: string;
   at: number;
+  /** The client's port: equal ports = the same (kept-alive) connection. */
+  clientPort: number;
 }
 
 export type Answer = number | { status: number; headers?: Record<string, string> } | 'hang';
@@ -34,7 +36,7 @@ export class AppReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now() };
+        const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now(), clientPort: req.socket.remotePort ?? 0 };
         const index = this.requests.push(rec) - 1;
         const answer = this.respond(rec, index);
         if (answer === 'hang') {
