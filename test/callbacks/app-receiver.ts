@@ -14,6 +14,8 @@ export interface ReceivedRequest {
   at: number;
   /** The client's port: equal ports = the same (kept-alive) connection. */
   clientPort: number;
+  /** What the receiver answered (status; 0 = held open). */
+  status: number;
 }
 
 export type Answer = number | { status: number; headers?: Record<string, string> } | 'hang';
@@ -36,7 +38,7 @@ export class AppReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now(), clientPort: req.socket.remotePort ?? 0 };
+        const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now(), clientPort: req.socket.remotePort ?? 0, status: 0 };
         const index = this.requests.push(rec) - 1;
         const answer = this.respond(rec, index);
         if (answer === 'hang') {
@@ -44,6 +46,7 @@ export class AppReceiver {
           return;
         }
         const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+        rec.status = status;
         res.writeHead(status, headers ?? {});
         res.end('ok');
       });
