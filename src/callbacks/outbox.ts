@@ -9,6 +9,7 @@
  * run at once. A failed attempt parks only its own stream behind a backoff timer.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/config';
 import type { CloseReason, OutputAvailable } from '../coordinator/coordinator.types';
 import type { Logger } from '../logger';
@@ -81,6 +82,7 @@ export class Outbox implements EventOutbox {
     this.maxInFlight = Math.max(1, deps.options?.maxInFlight ?? 32);
     this.closedMemory = Math.max(1, deps.options?.closedMemory ?? 10_000);
     this.agents = new CallbackAgents(this.maxInFlight);
+    setMaxListeners(this.maxInFlight + 8, this.stop.signal); // one abort listener per attempt in flight
     this.store = deps.store ?? (deps.options?.durable === false ? new MemoryOutboxStore() : new LmdbOutboxStore(statePath));
     this.logger = deps.logger.child({ component: 'event-outbox' });
   }
