@@ -1,6 +1,188 @@
-/** Composition root: read config, build the pieces, wire them, start, stop. */
+/**
+ * Composition root: read config, build the pieces, wire them, start, stop. Only this file touches
+ * signals, the environment and process.exit.
+ */
+import * as fs from 'node:fs';
+import { commandRoutes } from './api/commands';
+import { fileRoutes } from './api/files';
+import { healthRoutes } from './api/health';
+import { mountRoutes } from './api/http';
+import { uWS, uwsBuild, uwsIsNative } from './api/uws';
+import { ensureBinaries } from './binaries';
+import { KeyVerifier } from './callbacks/key-verification';
+import { Outbox } from './callbacks/outbox';
+import { validateSettingsDefaults } from './callbacks/stream-settings';
+import { ConfigError, loadConfig, type Config } from './config/config';
+import { Coordinator } from './coordinator/coordinator';
+import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
+import { createLogger, type Logger } from './logger';
+
+/** Ids of the local servers as listed in `GET /commands/report`. */
+export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
+
+export interface Castline {
+  readonly config: Readonly<Config>;
+  readonly coordinator: Coordinator;
+  /** The HTTP/WS port actually listened on (HTTP_PORT=0 picks one). */
+  readonly httpPort: number;
+  /** The RTMP port actually listened on; 0 when RTMP is disabled. */
+  readonly rtmpPort: number;
+  /** Graceful stop: listeners closed, streams closed with their events queued, encoders stopped. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Builds and starts every piece. Rejects (after undoing what started) if something cannot come up. */
+export async function startCastline(config: Readonly<Config>, logger: Logger): Promise<Castline> {
+  const problems = validateSettingsDefaults(config.defaults);
+  if (problems.length > 0) throw new ConfigError(problems);
+  ensureBinaries();
+  if (!uwsIsNative) throw new Error(`uWebSockets.js: ${uwsBuild}; castline needs the native build (Node 20 on linux-x64)`);
+  fs.mkdirSync(config.hlsFilesystemPath, { recursive: true });
+  fs.mkdirSync(config.statePath, { recursive: true });
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const undo = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  let closing = false;
+  try {
+    const outbox = new Outbox({ config, logger });
+    await outbox.open();
+    cleanups.push(async () => {
+      // Give the application a moment to take the last stream-closed events; whatever is still
+      // pending stays stored and is delivered after the next start.
+      await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await outbox.close();
+    });
+    const verifier = new KeyVerifier({ config, logger });
+    cleanups.push(() => verifier.close());
+    const log = logger.child({ component: 'coordinator' });
+
+    const coordinator = new Coordinator({
+      verifier: {
+        verify: async (request, signal) => {
+          const result = await verifier.verifyKey(request, signal);
+          if (result.accepted && result.warnings.length > 0) log.warn({ ch: request.channel, warnings: result.warnings }, 'key verification headers partly ignored');
+          if (!result.accepted) log.info({ ch: request.channel, reason: result.reason }, 'key refused');
+          return result;
+        },
+      },
+      events: outbox,
+      policy: {
+        maxRestarts: config.encoding.maxRestarts,
+        restartBaseMs: 1000,
+        stopTimeoutMs: Math.round(config.encoding.stopGraceSeconds * 1000) + 5000,
+      },
+      idMaxLength: config.idMaxLength,
+      logger: log,
+    });
+    cleanups.push(() => coordinator.shutdown(Math.round(config.encoding.stopGraceSeconds * 1000) + 6000));
+
+    // HTTP + WS front end.
+    const app = uWS.App();
+    mountRoutes(
+      app,
+      [
+        ...healthRoutes({ status: () => (closing ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
+        ...commandRoutes(coordinator),
+        ...fileRoutes(config.hlsFilesystemPath),
+      ],
+      { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing: () => closing },
+    );
+    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+      app.listen(config.bindAddress, config.httpPort, (socket) =>
+        socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.bindAddress}:${config.httpPort} (HTTP_PORT): address in use or not available`)),
+      );
+    });
+    const httpPort = uWS.us_socket_local_port(listenSocket);
+    cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
+
+    // RTMP ingest.
+    let rtmpPort = 0;
+    if (config.rtmpEnabled) {
+      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer });
+      await rtmp.start();
+      cleanups.push(() => rtmp.close());
+      rtmpPort = rtmp.port;
+      coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
+    }
+
+    const shown = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
+    logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
+    if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
+    if (config.commandsAuth.method === 'none' && !isLoopback(config.bindAddress)) {
+      logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
+    }
+    if (config.keyVerification.url === '') logger.warn('KEY_VERIFICATION_URL is not set: every stream key is accepted');
+
+    let closed: Promise<void> | null = null;
+    return {
+      config,
+      coordinator,
+      httpPort,
+      rtmpPort,
+      close: () =>
+        (closed ??= (async () => {
+          closing = true;
+          await undo();
+        })()),
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+}
+
+/** `node dist/main.js`: start with the environment's config; stop gracefully on SIGINT/SIGTERM. */
 export async function main(): Promise<void> {
-  throw new Error('not wired yet');
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let castline: Castline;
+  try {
+    castline = await startCastline(config, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err: { message: (err as Error).message } }, 'castline could not start');
+    process.stderr.write(`castline: could not start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    castline.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 if (require.main === module) void main();
