@@ -76,3 +76,21 @@ export function avc1Codec(profile: string, level: number): string {
 }
 
 export const AAC_LC_CODEC = 'mp4a.40.2';
+
+const H264_PROFILES = new Set([66, 77, 88, 100, 110, 122, 244]);
+
+/**
+ * `avc1.PPCCLL` read from the first H.264 SPS in a byte stream (e.g. the start of an MPEG-TS
+ * segment): what the encoder really produced (x264 lowers the profile for fast presets). null if
+ * no SPS is found.
+ */
+export function avc1FromStream(bytes: Uint8Array): string | null {
+  for (let i = 0; i + 6 < bytes.length; i++) {
+    if (bytes[i] !== 0 || bytes[i + 1] !== 0 || bytes[i + 2] !== 1 || (bytes[i + 3]! & 0x1f) !== 7) continue;
+    const profile = bytes[i + 4]!;
+    if (!H264_PROFILES.has(profile)) continue;
+    const hex = (b: number) => b.toString(16).padStart(2, '0');
+    return `avc1.${hex(profile)}${hex(bytes[i + 5]!)}${hex(bytes[i + 6]!)}`;
+  }
+  return null;
+}
