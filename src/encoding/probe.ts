@@ -7,7 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { SourceInfo } from './ladder';
-import { ANALYZE_DURATION_US } from './ffmpeg-args';
+/** The probe's analysis budget: stream parameters only (the encoding ffmpeg analyses its own input again). */
+export const PROBE_ANALYZE_DURATION_US = 200_000;
 
 export class ProbeError extends Error {
   constructor(readonly code: 'INVALID_MEDIA' | 'INPUT_STALLED' | 'START_FAILED', message: string) {
@@ -64,7 +65,7 @@ export interface ProbeRun {
 
 /** Probes stdin (`url` null) or a URL. Resolves with SourceInfo, or rejects with ProbeError. */
 export function runProbe(ffmpegPath: string, url: string | null, timeoutSeconds: number, readTimeoutSeconds: number): ProbeRun {
-  const args = ['-hide_banner', '-analyzeduration', String(ANALYZE_DURATION_US)];
+  const args = ['-hide_banner', '-analyzeduration', String(PROBE_ANALYZE_DURATION_US)];
   if (url === null) args.push('-i', 'pipe:0');
   else args.push('-nostdin', '-rw_timeout', String(Math.round(readTimeoutSeconds * 1_000_000)), '-i', url);
   const child = spawn(ffmpegPath, args, { stdio: [url === null ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
