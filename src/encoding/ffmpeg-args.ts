@@ -1,0 +1,115 @@
+/**
+ * The ffmpeg command line of one stream: one input, decoded once, and one output per rendition
+ * (segment muxer → MPEG-TS segments + a CSV list in the staging folder), plus one for previews.
+ * Pure: a list of small functions, one per part of the command.
+ */
+import type { MediaSource, PreviewSettings } from '../coordinator/coordinator.types';
+import type { Rendition, SourceInfo } from './ladder';
+
+export interface EncodingOptions {
+  hlsTimeSeconds: number;
+  h264Preset: string;
+  videoCodec: string;
+  audioCodec: string;
+  pixelFormat: string;
+  /** ffmpeg's network read timeout for pulled (RTMP) inputs, seconds. */
+  readTimeoutSeconds: number;
+}
+
+/** Input probing budget: enough for AAC parameters, small enough for a fast first segment (stack-probe §7). */
+export const ANALYZE_DURATION_US = 500_000;
+
+export function globalArgs(): string[] {
+  return ['-hide_banner', '-nostats', '-loglevel', 'warning', '-progress', 'pipe:1', '-y'];
+}
+
+/** WS media arrives on stdin; RTMP is pulled by ffmpeg itself, with a read timeout. */
+export function inputArgs(source: MediaSource, info: SourceInfo | null, options: EncodingOptions): string[] {
+  const probe = ['-analyzeduration', String(ANALYZE_DURATION_US)];
+  if (source.type === 'WS') {
+    const browser = info !== null && /matroska|webm/.test(info.formatName);
+    return [...probe, ...(browser ? ['-fflags', '+genpts'] : []), '-i', 'pipe:0'];
+  }
+  return ['-nostdin', '-rw_timeout', String(Math.round(options.readTimeoutSeconds * 1_000_000)), ...probe, '-i', source.uri];
+}
+
+/** Whether the source needs an explicit output rate: unknown/variable frame rate (browser WebM). */
+export function isVariableRate(info: SourceInfo): boolean {
+  return info.fps <= 0 || /matroska|webm/.test(info.formatName);
+}
+
+export function videoFilter(r: Rendition, info: SourceInfo): string {
+  const filters: string[] = [];
+  if (isVariableRate(info) || r.fps < info.fps) filters.push(`fps=${r.fps}`);
+  if (r.original) {
+    if (info.width % 2 !== 0 || info.height % 2 !== 0) filters.push('pad=ceil(iw/2)*2:ceil(ih/2)*2');
+  } else {
+    filters.push(`scale=${r.width}:${r.height}`);
+  }
+  if (filters.length === 0) filters.push('null');
+  return filters.join(',');
+}
+
+export function h264Args(r: Rendition, level: number, options: EncodingOptions): string[] {
+  const args = ['-c:v', options.videoCodec, '-preset', options.h264Preset];
+  if (options.videoCodec === 'libx264') args.push('-profile:v', 'high', '-level:v', (level / 10).toFixed(1));
+  args.push('-pix_fmt', options.pixelFormat);
+  args.push('-b:v', `${r.videoKbps}k`, '-maxrate', `${r.videoKbps}k`, '-bufsize', `${2 * r.videoKbps}k`);
+  // Keyframes at every multiple of T in every rendition: segment boundaries align across the ladder.
+  args.push('-force_key_frames', `expr:gte(t,n_forced*${options.hlsTimeSeconds})`);
+  return args;
+}
+
+export function audioArgs(r: Rendition, info: SourceInfo, options: EncodingOptions): string[] {
+  if (info.audioCodec === null) return [];
+  if (r.mode === 'copy') return ['-c:a', 'copy'];
+  return ['-c:a', options.audioCodec, '-b:a', `${r.audioKbps}k`, '-ac', '2'];
+}
+
+/** Segment muxer into the staging folder: `{dir}/{n}.ts` numbered from `startNumber`, list appended to `{dir}/list.csv`. */
+export function segmentArgs(stagingDir: string, startNumber: number, options: EncodingOptions): string[] {
+  return [
+    '-max_muxing_queue_size', '1024',
+    '-f', 'segment',
+    '-segment_time', String(options.hlsTimeSeconds),
+    '-segment_format', 'mpegts',
+    '-segment_list', `${stagingDir}/list.csv`,
+    '-segment_list_type', 'csv',
+    '-segment_start_number', String(startNumber),
+    `${stagingDir}/%d.ts`,
+  ];
+}
+
+export function renditionArgs(r: Rendition, info: SourceInfo, level: number, stagingDir: string, startNumber: number, options: EncodingOptions): string[] {
+  const maps = ['-map', '0:v:0', ...(info.audioCodec !== null ? ['-map', '0:a:0'] : [])];
+  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info), ...h264Args(r, level, options)];
+  return [...maps, ...video, ...audioArgs(r, info, options), ...segmentArgs(stagingDir, startNumber, options)];
+}
+
+/** One JPEG every `intervalSeconds`, letterboxed to exactly W x H, written atomically (temp + rename) into `dir`. */
+export function previewArgs(p: PreviewSettings, dir: string, startNumber: number): string[] {
+  const { width: w, height: h } = p;
+  return [
+    '-map', '0:v:0', '-an',
+    '-vf', `fps=1/${p.intervalSeconds},scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
+    '-q:v', '5',
+    '-max_muxing_queue_size', '1024',
+    '-f', 'image2', '-atomic_writing', '1', '-start_number', String(startNumber),
+    `${dir}/%d.jpg`,
+  ];
+}
+
+export interface CommandPlan {
+  source: MediaSource;
+  info: SourceInfo;
+  renditions: ReadonlyArray<{ rendition: Rendition; level: number; stagingDir: string; startNumber: number }>;
+  previews: { settings: PreviewSettings; dir: string; startNumber: number } | null;
+  options: EncodingOptions;
+}
+
+export function buildFfmpegArgs(plan: CommandPlan): string[] {
+  const args = [...globalArgs(), ...inputArgs(plan.source, plan.info, plan.options)];
+  for (const r of plan.renditions) args.push(...renditionArgs(r.rendition, plan.info, r.level, r.stagingDir, r.startNumber, plan.options));
+  if (plan.previews) args.push(...previewArgs(plan.previews.settings, plan.previews.dir, plan.previews.startNumber));
+  return args;
+}

@@ -1,0 +1,95 @@
+/**
+ * One ffmpeg process: spawn, stderr drained (last lines kept for the error message), `-progress`
+ * parsed from stdout (out_time advancing = the stream is moving), graceful stop with SIGKILL
+ * fallback.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface FfmpegExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last stderr lines (warnings/errors). */
+  stderrTail: string;
+}
+
+export class FfmpegRun {
+  readonly child: ChildProcess;
+  readonly exited: Promise<FfmpegExit>;
+  /** Date.now() of the last progress (out_time moved forward). */
+  lastProgressAt = Date.now();
+  private outTime = -1;
+  private stderrTail = '';
+  private killTimer: NodeJS.Timeout | null = null;
+  private done = false;
+
+  constructor(ffmpegPath: string, args: string[], stdinIsInput: boolean) {
+    this.child = spawn(ffmpegPath, args, { stdio: [stdinIsInput ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    this.child.stdin?.on('error', () => undefined); // EPIPE after ffmpeg exits
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-4000);
+    });
+    let pending = '';
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (text: string) => {
+      pending += text;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.startsWith('out_time_ms=')) {
+          const t = Number(line.slice(12));
+          if (Number.isFinite(t) && t > this.outTime) {
+            this.outTime = t;
+            this.lastProgressAt = Date.now();
+          }
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => {
+      let settled = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (settled) return;
+        settled = true;
+        this.done = true;
+        if (this.killTimer) clearTimeout(this.killTimer);
+        resolve({ code, signal, stderrTail: this.stderrTail });
+      };
+      this.child.on('error', (err) => {
+        this.stderrTail += `\nspawn failed: ${err.message}`;
+        finish(null, null);
+      });
+      this.child.on('close', finish);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  write(chunk: Uint8Array): void {
+    const stdin = this.child.stdin;
+    if (stdin && !stdin.destroyed && stdin.writable) stdin.write(chunk);
+  }
+
+  /** Bytes waiting in the stdin pipe buffer (back-pressure indicator). */
+  get pendingInputBytes(): number {
+    return this.child.stdin?.writableLength ?? 0;
+  }
+
+  endInput(): void {
+    const stdin = this.child.stdin;
+    if (stdin && !stdin.destroyed) stdin.end();
+  }
+
+  /** Graceful end: the caller already ended the input (stdin) or `signal` is sent; SIGKILL after `graceSeconds`. */
+  stop(graceSeconds: number, signal: NodeJS.Signals | null): void {
+    if (this.done) return;
+    if (signal) this.child.kill(signal);
+    if (!this.killTimer) this.killTimer = setTimeout(() => this.kill(), graceSeconds * 1000);
+  }
+
+  kill(): void {
+    if (!this.done) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Messages between the pool (main thread) and an encode job (worker thread), over the job's
+ * MessagePort. Everything here is structured-clone safe.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { EncodeJob, EncoderReport } from './encoder.types';
+import type { OutputEvent, OutputsState } from './outputs';
+
+/** The encoding settings a job needs (a slice of `config.encoding` plus paths). */
+export interface JobOptions {
+  storageRoot: string;
+  ffmpegPath: string;
+  hlsTimeSeconds: number;
+  hlsLivePlaylistSize: number;
+  hlsVodMaxSize: number;
+  h264Preset: string;
+  videoCodec: string;
+  audioCodec: string;
+  pixelFormat: string;
+  originalMode: 'copy' | 'encode';
+  stopGraceSeconds: number;
+  stallTimeoutSeconds: number;
+  /** ffmpeg restarts inside the job while the input is live. */
+  maxRestarts: number;
+  /** First restart delay in ms (doubles per restart, capped at 8 s). */
+  restartBackoffMs: number;
+}
+
+export interface WorkerTask {
+  job: EncodeJob;
+  options: JobOptions;
+  /** The outputs of an earlier run of the same stream (restart with `attempt > 0`): continue from them. */
+  prior: OutputsState | null;
+  port: MessagePort;
+}
+
+export type WorkerToMain =
+  | { type: 'child'; pid: number; alive: boolean }
+  | { type: 'plan'; state: OutputsState }
+  | { type: 'output'; event: OutputEvent }
+  | { type: 'report'; report: EncoderReport };
+
+export type MainToWorker = { type: 'stop' };

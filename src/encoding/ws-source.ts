@@ -1,0 +1,57 @@
+/**
+ * Pulls a WS-published stream like a remote encoder would (cluster-protocols §1): a WebSocket
+ * client on `{uri}/receive-clear-cache`, `h` heartbeats, every binary message is the next chunk of
+ * the byte stream; the socket closing is the end of the input.
+ */
+import WebSocket from 'ws';
+
+export interface WsSourceEvents {
+  chunk(data: Buffer): void;
+  /** The input ended: `error` set when it ended badly (`ERROR:` message, connect failure). */
+  end(error: string | null): void;
+}
+
+export class WsSource {
+  private ws: WebSocket | null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private ended = false;
+
+  constructor(uri: string, private readonly events: WsSourceEvents, heartbeatSeconds = 20) {
+    const url = `${uri.replace(/\/+$/, '')}/receive-clear-cache`;
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      ws.send('h');
+      this.heartbeat = setInterval(() => { if (ws.readyState === WebSocket.OPEN) ws.send('h'); }, heartbeatSeconds * 1000);
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.ended) return;
+      if (isBinary) this.events.chunk(data);
+      else if (data.toString('utf8').startsWith('ERROR:')) this.finish(data.toString('utf8'));
+    });
+    ws.on('unexpected-response', (_req, res) => this.finish(`source refused the receiver: HTTP ${res.statusCode}`));
+    ws.on('error', (err) => this.finish(`source connection failed: ${err.message}`));
+    ws.on('close', () => this.finish(null));
+  }
+
+  /** Closes the connection; `end` fires once (with no error). */
+  close(): void {
+    this.finish(null);
+  }
+
+  private finish(error: string | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.removeAllListeners('message');
+      ws.on('error', () => undefined);
+      if (ws.readyState === WebSocket.OPEN) ws.close();
+      else ws.terminate();
+    }
+    this.events.end(error);
+  }
+}

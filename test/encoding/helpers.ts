@@ -1,0 +1,83 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ffmpegPath } from '../../src/binaries';
+import { parseInputDump } from '../../src/encoding/probe';
+import type { Config } from '../../src/config/config';
+import type { EncodeJob, EncoderReport } from '../../src/encoding/encoder.types';
+import type { StreamSettings } from '../../src/coordinator/coordinator.types';
+
+export function encodingConfig(overrides: Partial<Config['encoding']> = {}): Config['encoding'] {
+  return {
+    capacity: 4,
+    hlsTimeSeconds: 1,
+    hlsLivePlaylistSize: 3,
+    hlsVodMaxSize: 86400,
+    h264Preset: 'ultrafast',
+    videoCodec: 'libx264',
+    audioCodec: 'aac',
+    pixelFormat: 'yuv420p',
+    originalMode: 'copy',
+    stopGraceSeconds: 5,
+    stallTimeoutSeconds: 10,
+    maxRestarts: 3,
+    ...overrides,
+  };
+}
+
+export function tempRoot(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'castline-enc-'));
+}
+
+export const settings = (over: Partial<StreamSettings> = {}): StreamSettings => ({
+  resolutions: { original: false, rungs: [{ width: 320, height: 180, fps: 15, kbps: -1 }, { width: 160, height: 90, fps: 15, kbps: -1 }] },
+  record: true,
+  previews: { width: 160, height: 90, intervalSeconds: 1 },
+  ...over,
+});
+
+let counter = 0;
+export function job(uri: string, over: Partial<EncodeJob> = {}): EncodeJob {
+  counter++;
+  return { channel: 'ch', streamId: `0000000000000000000000000000${counter.toString(16).padStart(4, '0')}`, source: { type: 'WS', uri }, settings: settings(), attempt: 0, ...over };
+}
+
+/** Collects reports; `exited` resolves with the last one. */
+export function collector() {
+  const reports: EncoderReport[] = [];
+  let resolve!: (r: Extract<EncoderReport, { type: 'exited' }>) => void;
+  const exited = new Promise<Extract<EncoderReport, { type: 'exited' }>>((r) => { resolve = r; });
+  const waiters: Array<{ pred: (r: EncoderReport) => boolean; fn: () => void }> = [];
+  const report = (r: EncoderReport) => {
+    reports.push(r);
+    for (const w of waiters.splice(0)) if (w.pred(r)) w.fn(); else waiters.push(w);
+    if (r.type === 'exited') resolve(r);
+  };
+  const waitFor = (pred: (r: EncoderReport) => boolean) =>
+    reports.some(pred) ? Promise.resolve() : new Promise<void>((fn) => waiters.push({ pred, fn }));
+  return { reports, report, exited, waitFor };
+}
+
+/**
+ * A file's video size and codecs, from ffmpeg's input dump (the bundled ffprobe segfaults on
+ * MPEG-TS on this machine).
+ */
+export function probeFile(file: string): { width: number; height: number; codecs: string[] } {
+  const res = spawnSync(ffmpegPath, ['-hide_banner', '-i', file], { encoding: 'utf8' });
+  const info = parseInputDump(res.stderr);
+  return { width: info.width, height: info.height, codecs: [info.videoCodec, ...(info.audioCodec ? [info.audioCodec] : [])] };
+}
+
+/** Fully decodes a file (every frame); throws on decode errors. */
+export function decodeFile(ffmpeg: string, file: string): void {
+  execFileSync(ffmpeg, ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** PIDs of processes whose command line mentions `needle` (e.g. the test's unique output root). */
+export function processesMentioning(needle: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo')).map((l) => l.trim());
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
