@@ -32,8 +32,12 @@ export function closeReasonFor(code: string | undefined): CloseReason {
   }
 }
 
-/** Encoder errors worth a restart (the input may still be fine). */
-const RESTARTABLE = new Set(['ENCODER_CRASHED', 'WORKER_DIED']);
+/**
+ * Encoder errors worth a new job: the worker thread died (the input may still be fine). An ffmpeg
+ * crash is restarted inside the job itself (it continues numbering and playlists with a
+ * discontinuity); `ENCODER_CRASHED` reaches the actor only once those restarts are used up.
+ */
+const RESTARTABLE = new Set(['WORKER_DIED']);
 
 export const streamMachine = setup({
   types: {

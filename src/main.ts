@@ -14,6 +14,7 @@ import { Outbox } from './callbacks/outbox';
 import { validateSettingsDefaults } from './callbacks/stream-settings';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { createLogger, type Logger } from './logger';
 
@@ -57,6 +58,10 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const verifier = new KeyVerifier({ config, logger });
     cleanups.push(() => verifier.close());
     const log = logger.child({ component: 'coordinator' });
+    // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
+    // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
+    const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
+    cleanups.push(() => pool.close());
 
     const coordinator = new Coordinator({
       verifier: {
@@ -76,6 +81,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       idMaxLength: config.idMaxLength,
       logger: log,
     });
+    coordinator.addEncoder(pool);
     cleanups.push(() => coordinator.shutdown(Math.round(config.encoding.stopGraceSeconds * 1000) + 6000));
 
     // HTTP + WS front end.

@@ -181,11 +181,11 @@ describe('coordinator and stream lifecycle', () => {
     await waitUntil(() => h.sink.of(b).some((e) => e.type === 'closed'), 'b closed');
   });
 
-  it('an encoder crash while live restarts it with the next attempt; reports of the old attempt are ignored', async () => {
+  it('a dead encoder worker while live restarts the job with the next attempt; reports of the old attempt are ignored', async () => {
     h = harness({ maxRestarts: 2 });
     const id = accepted(await h.publish('ch1'));
     const first = h.encoder.jobsOf(id)[0];
-    first.report({ type: 'exited', clean: false, error: { code: 'ENCODER_CRASHED', message: 'ffmpeg killed by SIGKILL' } });
+    first.report({ type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: 'worker thread exited' } });
     await waitUntil(() => h.encoder.jobsOf(id).length === 2, 'restart');
     const second = h.encoder.jobsOf(id)[1];
     expect(second.job.attempt).to.equal(1);
@@ -198,12 +198,21 @@ describe('coordinator and stream lifecycle', () => {
   it('after the last allowed restart the stream closes with encoder-failed and the publisher is disconnected', async () => {
     h = harness({ maxRestarts: 1 });
     const id = accepted(await h.publish('ch1'));
-    h.encoder.jobsOf(id)[0].report({ type: 'exited', clean: false, error: { code: 'ENCODER_CRASHED', message: 'x' } });
+    h.encoder.jobsOf(id)[0].report({ type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: 'x' } });
     await waitUntil(() => h.encoder.jobsOf(id).length === 2, 'restart');
-    h.encoder.jobsOf(id)[1].report({ type: 'exited', clean: false, error: { code: 'ENCODER_CRASHED', message: 'x' } });
+    h.encoder.jobsOf(id)[1].report({ type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: 'x' } });
     await waitUntil(() => h.sink.of(id).some((e) => e.type === 'closed'), 'closed');
     expect(h.sink.of(id).at(-1)).to.deep.include({ reason: 'encoder-failed' });
     expect(h.disconnects).to.deep.equal([{ channel: 'ch1', reason: 'encoder-failed' }]);
+  });
+
+  it('an encoder whose in-job ffmpeg restarts are used up closes the stream with encoder-failed, without another job', async () => {
+    h = harness();
+    const id = accepted(await h.publish('ch1'));
+    h.encoder.jobsOf(id)[0].report({ type: 'exited', clean: false, error: { code: 'ENCODER_CRASHED', message: 'ffmpeg exited 1 three times' } });
+    await waitUntil(() => h.sink.of(id).some((e) => e.type === 'closed'), 'closed');
+    expect(h.sink.of(id).at(-1)).to.deep.include({ reason: 'encoder-failed' });
+    expect(h.encoder.jobsOf(id)).to.have.length(1);
   });
 
   it('bad media closes the stream with invalid-media at once, without a restart', async () => {
