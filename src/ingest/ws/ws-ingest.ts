@@ -27,14 +27,22 @@ import {
 } from './stream-relay';
 import type { WsAdvertisedAddress, WsIngest, WsIngestDeps, WsIngestStats, WsServerInfo } from './ws-ingest.types';
 
-/** One WebSocket (uWS user data), from the upgrade request to its close. */
+/**
+ * uWS user data. uWS copies the object given to `upgrade` (getUserData() returns a copy), so the
+ * connection state lives behind this one reference.
+ */
+interface UserData {
+  conn: Connection;
+}
+
+/** One WebSocket, from the upgrade request to its close. */
 interface Connection {
   readonly id: number;
   readonly kind: IngestKind;
   readonly channel: string;
   readonly key: string;
   readonly slot: IpSlot;
-  ws: uWS.WebSocket<Connection> | null;
+  ws: uWS.WebSocket<UserData> | null;
   closed: boolean;
   lastActivity: number;
   /** Publisher: the coordinator's stream id. */
@@ -61,7 +69,7 @@ const H = 0x68; // 'h'
 
 export function registerWsIngest(app: uWS.TemplatedApp, deps: WsIngestDeps): WsIngest {
   const ingest = new WsIngestServer(deps);
-  app.ws<Connection>('/*', ingest.behavior());
+  app.ws<UserData>('/*', ingest.behavior());
   return ingest;
 }
 
@@ -100,7 +108,7 @@ class WsIngestServer implements WsIngest {
     this.timers.push(heartbeat, sweep);
   }
 
-  behavior(): uWS.WebSocketBehavior<Connection> {
+  behavior(): uWS.WebSocketBehavior<UserData> {
     return {
       // Messages up to twice the limit are received and answered with `ERROR:`; larger ones make
       // uWS drop the TCP connection at once (close 1006, nothing sent), bounding memory.
@@ -146,7 +154,10 @@ class WsIngestServer implements WsIngest {
       reject(pending.res, 'SHUTTING_DOWN', 'Server shutting down');
     }
     this.pending.clear();
-    for (const conn of [...this.connections]) conn.peer.end(CLOSE_GOING_AWAY, null);
+    // Receivers first, so they see 1001 rather than the 1000 "stream ended" of their publisher.
+    const all = [...this.connections];
+    for (const conn of all) if (conn.kind !== 'publish') conn.peer.end(CLOSE_GOING_AWAY, null);
+    for (const conn of all) conn.peer.end(CLOSE_GOING_AWAY, null);
     this.log.info('ws ingest closed');
   }
 
@@ -185,7 +196,7 @@ class WsIngestServer implements WsIngest {
       if (kind === 'publish') {
         void this.verifyThenUpgrade(res, headers, conn);
       } else {
-        res.upgrade(conn, headers.secKey, headers.protocol, headers.extensions, headers.context);
+        res.upgrade<UserData>({ conn }, headers.secKey, headers.protocol, headers.extensions, headers.context);
       }
     } catch (err) {
       this.log.error({ err, url }, 'ws upgrade failed');
@@ -233,7 +244,7 @@ class WsIngestServer implements WsIngest {
     if (this.relays.get(conn.channel)?.publisher != null) return refuse('CHANNEL_BUSY', 'Already publishing');
 
     conn.streamId = decision.streamId;
-    res.cork(() => res.upgrade(conn, headers.secKey, headers.protocol, headers.extensions, headers.context));
+    res.cork(() => res.upgrade<UserData>({ conn }, headers.secKey, headers.protocol, headers.extensions, headers.context));
   }
 
   private newConnection(kind: IngestKind, channel: string, key: string, slot: IpSlot): Connection {
@@ -251,7 +262,8 @@ class WsIngestServer implements WsIngest {
       receiver: null,
       peer: {
         send: (data, binary) => {
-          if (!conn.closed && conn.ws !== null) conn.ws.send(data, binary);
+          const ws = conn.ws;
+          if (!conn.closed && ws !== null) ws.cork(() => ws.send(data, binary));
         },
         bufferedAmount: () => (conn.closed || conn.ws === null ? 0 : conn.ws.getBufferedAmount()),
         end: (code, errorReason) => {
@@ -281,8 +293,8 @@ class WsIngestServer implements WsIngest {
     return relay;
   }
 
-  private open(ws: uWS.WebSocket<Connection>): void {
-    const conn = ws.getUserData();
+  private open(ws: uWS.WebSocket<UserData>): void {
+    const conn = ws.getUserData().conn;
     conn.ws = ws;
     conn.lastActivity = Date.now();
     this.connections.add(conn);
@@ -296,8 +308,8 @@ class WsIngestServer implements WsIngest {
     }
   }
 
-  private message(ws: uWS.WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean): void {
-    const conn = ws.getUserData();
+  private message(ws: uWS.WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean): void {
+    const conn = ws.getUserData().conn;
     conn.lastActivity = Date.now();
     if (message.byteLength > this.maxMessageBytes) {
       this.log.warn({ ch: conn.channel, kind: conn.kind, bytes: message.byteLength }, 'oversized message');
@@ -308,8 +320,8 @@ class WsIngestServer implements WsIngest {
     this.relays.get(conn.channel)?.relay(message);
   }
 
-  private closed(ws: uWS.WebSocket<Connection>, code: number): void {
-    const conn = ws.getUserData();
+  private closed(ws: uWS.WebSocket<UserData>, code: number): void {
+    const conn = ws.getUserData().conn;
     conn.closed = true;
     this.connections.delete(conn);
     conn.slot.release();
