@@ -281,6 +281,34 @@ describe('ws ingest: protocol', function () {
   });
 });
 
+describe('ws ingest: slow receivers', function () {
+  this.timeout(60_000);
+
+  it('drops a receiver that stops reading; the publisher and a fast receiver are unaffected', async () => {
+    const srv = await startServer(testConfig({ gopCacheBytes: 64 * 1024, wsMaxMessageBytes: 64 * 1024 }));
+    try {
+      const pub = new Client(srv.url('/ch/k/publish'));
+      const fast = new Client(srv.url('/ch/k/receive'));
+      const slow = new Client(srv.url('/ch/k/receive'));
+      await Promise.all([pub.opened, fast.opened, slow.opened]);
+      (slow.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+      const total = 600; // 36 MB: more than the kernel's loopback buffers plus the 192 kB bound
+      for (let i = 0; i < total; i++) {
+        pub.send(msg(i, 60_000));
+        if (i % 50 === 0) await pub.flush();
+      }
+      await pub.flush();
+      await until(() => fast.binary.length === total, 30_000, 'fast receiver');
+      await until(() => srv.ingest.stats().receivers === 1, 10_000, 'slow receiver dropped');
+      expect(pub.isClosed).to.equal(false);
+      expect(fast.binary.every((b, i) => b.readUInt32BE(0) === i)).to.equal(true);
+      for (const c of [pub, fast, slow]) c.ws.terminate();
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('ws ingest: heartbeat and idle peers', function () {
   this.timeout(30_000);
   let srv: TestServer;
