@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export type LoadCommand =
-  | { type: 'setup'; port: number; streams: Array<{ channel: string; key: string }>; messageBytes: number }
+  | { type: 'setup'; port: number; streams: Array<{ channel: string; key: string }>; messageBytes: number; receiverKind: string }
   | { type: 'step'; mbps: number; seconds: number }
   | { type: 'idle'; count: number; channelPrefix: string }
   | { type: 'hold'; bytes: number }
@@ -155,7 +155,7 @@ async function setup(cmd: Extract<LoadCommand, { type: 'setup' }>): Promise<void
   const results = await Promise.all(
     cmd.streams.map(async ({ channel, key }) => {
       try {
-        const recSock = await handshake(port, `/${channel}/${key}/receive`);
+        const recSock = await handshake(port, `/${channel}/${key}/${cmd.receiverKind}`);
         const rec = new Receiver(recSock, tmpl, (ms) => latencies.push(ms));
         const pubSock = await handshake(port, `/${channel}/${key}/publish`);
         return { pub: new Publisher(pubSock), rec };

@@ -27,6 +27,9 @@ interface Options {
   loadProcesses: number;
   idle: number;
   holdBytes: number;
+  receiverKind: 'receive' | 'receive-clear-cache';
+  gopCacheBytes: number;
+  servers: string[];
 }
 
 function options(): Options {
@@ -42,6 +45,9 @@ function options(): Options {
     loadProcesses: Number(arg('load-processes', '2')),
     idle: Number(arg('idle', '1000')),
     holdBytes: Number(arg('hold-bytes', String(1024 * 1024))),
+    receiverKind: arg('receiver-kind', 'receive-clear-cache') === 'receive' ? 'receive' : 'receive-clear-cache',
+    gopCacheBytes: Number(arg('gop-mb', '16')) * 1024 * 1024,
+    servers: arg('servers', 'castline,ws').split(','),
   };
 }
 
@@ -65,7 +71,7 @@ class AcceptAll implements StreamCoordinator {
   }
 }
 
-function startCastline(): Promise<Server & { stats: () => { heldBytes: number } }> {
+function startCastline(opts: Options): Promise<Server & { stats: () => { heldBytes: number } }> {
   const app = uWS.App();
   let port = 0;
   const ingest = registerWsIngest(app, {
@@ -75,7 +81,7 @@ function startCastline(): Promise<Server & { stats: () => { heldBytes: number } 
       ingest: {
         maxIpConcurrentConnections: 4,
         concurrentLimitWhitelist: '',
-        gopCacheBytes: 16 * 1024 * 1024,
+        gopCacheBytes: opts.gopCacheBytes,
         wsMaxMessageBytes: 8 * 1024 * 1024,
         wsHeartbeatSeconds: 20,
         wsIdleTimeoutSeconds: 600,
@@ -194,7 +200,7 @@ async function ramp(server: Server, opts: Options, load: Load): Promise<StepResu
   const streams = Array.from({ length: opts.publishers }, (_, i) => ({ channel: `bench${i}`, key: 'k' }));
   const per = Math.ceil(streams.length / load.size);
   const ready = await load.all(
-    Array.from({ length: load.size }, (_, i) => ({ type: 'setup' as const, port: server.port, streams: streams.slice(i * per, (i + 1) * per), messageBytes: opts.messageBytes })),
+    Array.from({ length: load.size }, (_, i) => ({ type: 'setup' as const, port: server.port, receiverKind: opts.receiverKind, streams: streams.slice(i * per, (i + 1) * per), messageBytes: opts.messageBytes })),
     'ready',
   );
   const connected = ready.reduce((s, r) => s + r.connected, 0);
@@ -261,11 +267,12 @@ async function memory(server: Server & { stats?: () => { heldBytes: number } }, 
 
 async function main(): Promise<void> {
   const opts = options();
-  console.log(`ws relay bench: ${opts.publishers} publishers + ${opts.publishers} receivers, ${opts.messageBytes}-byte messages, ${opts.stepSeconds} s steps, ${opts.loadProcesses} load processes`);
+  console.log(`ws relay bench: ${opts.publishers} publishers + ${opts.publishers} ${opts.receiverKind} receivers, GOP cache ${opts.gopCacheBytes / 1048576} MiB, ${opts.messageBytes}-byte messages, ${opts.stepSeconds} s steps, ${opts.loadProcesses} load processes`);
   const summary: Array<{ name: string; best: StepResult | undefined }> = [];
-  for (const start of [startCastline, startWsRelay]) {
+  const starters: Record<string, (o: Options) => Promise<Server>> = { castline: startCastline, ws: startWsRelay };
+  for (const start of opts.servers.map((name) => starters[name]!)) {
     const load = new Load(opts.loadProcesses);
-    const server = await start();
+    const server = await start(opts);
     try {
       const results = await ramp(server, opts, load);
       summary.push({ name: server.name, best: [...results].reverse().find((r) => r.pass) });

@@ -136,6 +136,32 @@ describe('ws ingest: chunk cache', () => {
     cache.append(chunk(5, 1));
     expect(cache.replay().map((c) => c[0])).to.deep.equal([9]);
   });
+  it('recycles its slabs: bounded allocation and correct bytes under churn', () => {
+    const cache = new ChunkCache(256 * 1024); // 16 KiB slabs
+    const seen = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 5000; i++) {
+      const size = 100 + ((i * 7919) % 9000);
+      cache.append(chunk(size, i % 256));
+      for (const c of cache.replay()) seen.add(c.buffer);
+      // chunks up to 9 kB in 16 kB slabs waste up to half a slab each: at most 2 × budget + 2 slabs
+      expect(cache.slabCount).to.be.at.most(2 * (256 / 16) + 2);
+    }
+    expect(seen.size).to.be.lessThan(60); // header + ~18 slabs reused, not one buffer per chunk
+    const held = cache.replay().slice(1);
+    expect(held.reduce((s, c) => s + c.byteLength, 0) + cache.first()!.byteLength).to.equal(cache.heldBytes);
+    for (const c of held) expect(c.every((b) => b === c[0])).to.equal(true); // no chunk overwritten by a later one
+    const last = held[held.length - 1]!;
+    expect(last[0]).to.equal(4999 % 256);
+    expect(last.byteLength).to.equal(100 + ((4999 * 7919) % 9000));
+  });
+  it('copies what it is given (the source buffer may be reused)', () => {
+    const cache = new ChunkCache(1000);
+    const src = chunk(10, 1);
+    cache.append(src);
+    cache.append(src);
+    src.fill(9);
+    expect(cache.replay().map((c) => c[0])).to.deep.equal([1, 1]);
+  });
   it('stays bounded and in order over many chunks', () => {
     const cache = new ChunkCache(1000);
     for (let i = 0; i < 10_000; i++) cache.append(chunk(7, i % 256));

@@ -118,7 +118,7 @@ export class StreamRelay {
   relay(chunk: ArrayBuffer): void {
     const live = this.live;
     if (live === null) return;
-    if (live.cache.wantsNext) live.cache.append(new Uint8Array(chunk.slice(0)));
+    if (live.cache.wantsNext) live.cache.append(new Uint8Array(chunk));
     for (const receiver of live.receivers) {
       this.deliver(receiver, chunk);
       if (receiver.kind === 'probe') receiver.peer.end(CLOSE_NORMAL, null);
