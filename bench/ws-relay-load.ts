@@ -12,8 +12,9 @@ import { performance } from 'node:perf_hooks';
 export type LoadCommand =
   | { type: 'setup'; port: number; streams: Array<{ channel: string; key: string }>; messageBytes: number; receiverKind: string }
   | { type: 'step'; mbps: number; seconds: number }
-  | { type: 'idle'; count: number; channelPrefix: string }
-  | { type: 'hold'; bytes: number }
+  | { type: 'idle'; port: number; count: number; channelPrefix: string }
+  | { type: 'hold'; bytes: number; streams: number; messageBytes: number }
+  | { type: 'close-idle' }
   | { type: 'teardown' };
 
 export type LoadReply =
@@ -21,6 +22,7 @@ export type LoadReply =
   | { type: 'step'; sentMessages: number; receivedMessages: number; sentBytes: number; receivedBytes: number; errors: number; backlogged: number; latencies: number[] }
   | { type: 'idle'; connected: number; failed: number }
   | { type: 'hold'; done: number }
+  | { type: 'close-idle' }
   | { type: 'teardown' };
 
 const META = 12; // u32 seq + f64 timestamp
@@ -137,7 +139,7 @@ class Publisher {
 }
 
 let pairs: Array<{ pub: Publisher; rec: Receiver }> = [];
-let idle: net.Socket[] = [];
+let idle: Publisher[] = [];
 let messageBytes = 0;
 let header: Buffer = Buffer.alloc(0);
 let tmpl: Buffer = Buffer.alloc(0);
@@ -216,6 +218,7 @@ async function step(cmd: Extract<LoadCommand, { type: 'step' }>): Promise<void> 
 
 async function openIdle(cmd: Extract<LoadCommand, { type: 'idle' }>): Promise<void> {
   let failed = 0;
+  port = cmd.port;
   for (let i = 0; i < cmd.count; i += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, cmd.count - i) }, (_, j) =>
@@ -225,20 +228,20 @@ async function openIdle(cmd: Extract<LoadCommand, { type: 'idle' }>): Promise<vo
         }),
       ),
     );
-    for (const s of batch) if (s !== null) {
-      s.on('data', () => undefined);
-      s.on('error', () => undefined);
-      idle.push(s);
-    }
+    for (const s of batch) if (s !== null) idle.push(new Publisher(s));
   }
   reply({ type: 'idle', connected: idle.length, failed });
 }
 
 async function hold(cmd: Extract<LoadCommand, { type: 'hold' }>): Promise<void> {
-  const count = Math.ceil(cmd.bytes / messageBytes);
-  for (const p of pairs) for (let i = 0; i < count; i++) p.pub.send(header, tmpl);
-  while (pairs.some((p) => p.pub.socket.writableLength > 0)) await new Promise((r) => setTimeout(r, 20));
-  reply({ type: 'hold', done: pairs.length });
+  // the idle publishers (no receivers) each push `bytes`, which their cache keeps
+  const h = frameHeader(cmd.messageBytes);
+  const t = template(cmd.messageBytes);
+  const count = Math.ceil(cmd.bytes / cmd.messageBytes);
+  const pubs = idle.slice(0, cmd.streams);
+  for (const p of pubs) for (let i = 0; i < count; i++) p.send(h, t);
+  while (pubs.some((p) => p.socket.writableLength > 0)) await new Promise((r) => setTimeout(r, 20));
+  reply({ type: 'hold', done: pubs.length });
 }
 
 process.on('message', (cmd: LoadCommand) => {
@@ -247,12 +250,17 @@ process.on('message', (cmd: LoadCommand) => {
     case 'step': return void step(cmd);
     case 'idle': return void openIdle(cmd);
     case 'hold': return void hold(cmd);
+    case 'close-idle':
+      for (const s of idle) s.socket.destroy();
+      idle = [];
+      reply({ type: 'close-idle' });
+      return;
     case 'teardown':
       for (const p of pairs) {
         p.pub.socket.destroy();
         p.rec.socket.destroy();
       }
-      for (const s of idle) s.destroy();
+      for (const s of idle) s.socket.destroy();
       pairs = [];
       idle = [];
       reply({ type: 'teardown' });

@@ -240,11 +240,12 @@ async function ramp(server: Server, opts: Options, load: Load): Promise<StepResu
   return results;
 }
 
+/** On a fresh server: memory per idle publisher connection, then per stream holding `holdBytes`. */
 async function memory(server: Server & { stats?: () => { heldBytes: number } }, opts: Options, load: Load): Promise<void> {
-  // idle publishers: accepted, connected, sending nothing
+  await sleep(200);
   const base = mem();
   const per = Math.ceil(opts.idle / load.size);
-  const idle = await load.all(Array.from({ length: load.size }, (_, i) => ({ type: 'idle' as const, count: per, channelPrefix: `idle${i}x` })), 'idle');
+  const idle = await load.all(Array.from({ length: load.size }, (_, i) => ({ type: 'idle' as const, port: server.port, count: per, channelPrefix: `idle${i}x` })), 'idle');
   await sleep(300);
   const withIdle = mem();
   const n = idle.reduce((s, r) => s + r.connected, 0);
@@ -252,17 +253,21 @@ async function memory(server: Server & { stats?: () => { heldBytes: number } }, 
     `  ${server.name}: ${n} idle publishers: rss +${kb((withIdle.rss - base.rss) / n)}, heap +${kb((withIdle.heap - base.heap) / n)}, ` +
       `external +${kb((withIdle.external - base.external) / n)} per connection`,
   );
-  if (server.stats === undefined) return;
-  // held streams: the ramp's publishers each push holdBytes, which the cache keeps
-  const before = mem();
-  await load.all({ type: 'hold', bytes: opts.holdBytes }, 'hold');
+  if (server.stats !== undefined) {
+    const streams = Math.min(200, n);
+    const perProcess = Math.ceil(streams / load.size);
+    await load.all({ type: 'hold', bytes: opts.holdBytes, streams: perProcess, messageBytes: opts.messageBytes }, 'hold');
+    await sleep(300);
+    const after = mem();
+    const held = server.stats().heldBytes;
+    const s = perProcess * load.size;
+    console.log(
+      `  ${server.name}: ${s} streams holding ${kb(held / s)} each: rss +${kb((after.rss - withIdle.rss) / s)}, ` +
+        `heap +${kb((after.heap - withIdle.heap) / s)}, external +${kb((after.external - withIdle.external) / s)} per stream`,
+    );
+  }
+  await load.all({ type: 'close-idle' }, 'close-idle');
   await sleep(300);
-  const after = mem();
-  const held = server.stats().heldBytes;
-  console.log(
-    `  ${server.name}: ${opts.publishers} streams holding ${kb(held / opts.publishers)} each: rss +${kb((after.rss - before.rss) / opts.publishers)}, ` +
-      `heap +${kb((after.heap - before.heap) / opts.publishers)}, external +${kb((after.external - before.external) / opts.publishers)} per stream`,
-  );
 }
 
 async function main(): Promise<void> {
@@ -274,9 +279,9 @@ async function main(): Promise<void> {
     const load = new Load(opts.loadProcesses);
     const server = await start(opts);
     try {
+      if (opts.idle > 0) await memory(server, opts, load);
       const results = await ramp(server, opts, load);
       summary.push({ name: server.name, best: [...results].reverse().find((r) => r.pass) });
-      await memory(server, opts, load);
       await load.all({ type: 'teardown' }, 'teardown');
     } finally {
       load.stop();

@@ -118,11 +118,12 @@ export class StreamRelay {
   relay(chunk: ArrayBuffer): void {
     const live = this.live;
     if (live === null) return;
-    if (live.cache.wantsNext) live.cache.append(new Uint8Array(chunk));
     for (const receiver of live.receivers) {
       this.deliver(receiver, chunk);
       if (receiver.kind === 'probe') receiver.peer.end(CLOSE_NORMAL, null);
     }
+    // after the fan-out: copying into the cache (page faults while it grows) adds no latency
+    if (live.cache.wantsNext) live.cache.append(new Uint8Array(chunk));
   }
 
   private start(receiver: RelayReceiver): void {

@@ -5,7 +5,32 @@
  * Registered as `app.ws('/*')`: uWS gives it only upgrade requests (plain HTTP requests yield to
  * the app's other routes), and more specific `app.ws` patterns (e.g. `/ws/control/rtmp`) win
  * over it whatever the registration order. Every rejection happens before the upgrade as plain
- * HTTP with a JSON `{ "error", "code" }` body.
+ * HTTP with a JSON `{ "error", "code" }` body: bad path 404, refused 403 (HTTP_STATUS of the
+ * RefusalCode), per-IP limit 429, shutting down 503, coordinator failure 500.
+ *
+ * Behaviour where the spec is silent (decided here):
+ * - The query string is ignored. A path that is not exactly three segments is a 404.
+ * - publish: one publisher per channel on this server is checked before asking the coordinator
+ *   (403 `Already publishing`); the coordinator's decision is awaited with `onAborted` attached;
+ *   a client gone meanwhile, a shutdown or a `disconnect()` that came first turn an acceptance
+ *   into `publisherGone(streamId)`, never a leaked session.
+ * - Receivers: the key must equal the live publisher's (this server's, else the coordinator's
+ *   `livePublisher`) — 403 before the upgrade; with no publisher they wait, and are started (or
+ *   get `ERROR: Invalid streaming key`) when one arrives. A receiver's publisher leaving closes
+ *   it with 1000.
+ * - `receive-clear-cache` (the encoder): replay, then the held chunks are dropped and no more are
+ *   held for this publish; the header is kept, so later receivers get header + live chunks.
+ * - Activity = any received data message (binary or text); pongs do not count and no pings are
+ *   sent. The server sends `h` every WS_HEARTBEAT_SECONDS to every peer and closes a peer silent
+ *   for WS_IDLE_TIMEOUT_SECONDS with `ERROR: Idle timeout` (1008). Receivers (encoders) must send
+ *   `h` too.
+ * - Messages above WS_MAX_MESSAGE_SIZE_MB get `ERROR: Message too large…` and close 1009 — up to
+ *   twice the limit; beyond that uWS drops the TCP connection at once (1006, no ERROR).
+ * - A receiver buffering more than GOP cache + 2 × max message is dropped with
+ *   `ERROR: Receiver too slow`; the publisher is never slowed down.
+ * - Binary from a receiver: `ERROR: Receivers may not send media`, close 1008.
+ * - `disconnect(reason)` from the coordinator: `ERROR: Stream closed (<reason>)`, close 1000
+ *   (1001 for shutdown), then `publisherGone` as for any close.
  */
 import { STATUS_CODES } from 'node:http';
 import { uWS } from '../../api/uws';
