@@ -1,0 +1,58 @@
+/** Public types of the WebSocket ingest (`registerWsIngest`). */
+import type { Config } from '../../config/config';
+import type { StreamCoordinator } from '../../coordinator/coordinator.types';
+import type { Logger } from '../../logger';
+
+/** Where encoders and the report reach this ingest server. */
+export interface WsAdvertisedAddress {
+  /** IP or host name put in `ws://{host}:{port}/…` source URIs (IPv6 literals are bracketed). */
+  host: string;
+  port: number;
+  ssl: boolean;
+}
+
+export interface WsIngestDeps {
+  coordinator: StreamCoordinator;
+  config: Pick<Config, 'idMaxLength' | 'ingest'>;
+  logger: Logger;
+  /** This ingest server's id in the report's `streamingServers` and in `PublishRequest.serverId`. */
+  serverId: number;
+  /**
+   * Read at every publish (so a port known only after `listen` works). Typically
+   * `() => ({ host: '127.0.0.1', port: listenPort, ssl: false })`.
+   */
+  advertised: () => WsAdvertisedAddress;
+  /** Loopback peers are exempt from the per-IP limit. Default true; tests turn it off. */
+  exemptLoopbackFromIpLimit?: boolean;
+}
+
+/** One entry of the report's `streamingServers`. */
+export interface WsServerInfo {
+  id: number;
+  ip: string;
+  port: number;
+  ssl: boolean;
+  serverType: 'WS';
+}
+
+export interface WsIngestStats {
+  /** Open WebSockets (publishers + receivers, started or waiting). */
+  connections: number;
+  publishers: number;
+  receivers: number;
+  waitingReceivers: number;
+  /** Publishes waiting for the coordinator's decision. */
+  pendingPublishes: number;
+  /** Media bytes held for late receivers, all channels. */
+  heldBytes: number;
+}
+
+export interface WsIngest {
+  info(): WsServerInfo;
+  stats(): WsIngestStats;
+  /**
+   * Refuses new upgrades (503), answers pending publishes 503, ends every socket with 1001 and
+   * stops the timers. Publishers' `publisherGone` is reported as usual. Idempotent.
+   */
+  close(): Promise<void>;
+}
