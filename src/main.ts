@@ -16,6 +16,7 @@ import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
+import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
 
 /** Ids of the local servers as listed in `GET /commands/report`. */
@@ -84,8 +85,18 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     coordinator.addEncoder(pool);
     cleanups.push(() => coordinator.shutdown(Math.round(config.encoding.stopGraceSeconds * 1000) + 6000));
 
-    // HTTP + WS front end.
+    // HTTP + WS front end: WS ingest (upgrade requests) and the route table on one port.
     const app = uWS.App();
+    let httpPort = 0;
+    const advertisedHost = isWildcard(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
+    const ws = registerWsIngest(app, {
+      coordinator,
+      config,
+      logger,
+      serverId: LOCAL_IDS.wsServer,
+      advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+    });
+    coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
     mountRoutes(
       app,
       [
@@ -100,8 +111,9 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
         socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.bindAddress}:${config.httpPort} (HTTP_PORT): address in use or not available`)),
       );
     });
-    const httpPort = uWS.us_socket_local_port(listenSocket);
+    httpPort = uWS.us_socket_local_port(listenSocket);
     cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
+    cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
 
     // RTMP ingest.
     let rtmpPort = 0;
@@ -113,7 +125,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
     }
 
-    const shown = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
+    const shown = advertisedHost;
     logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
     if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
     if (config.commandsAuth.method === 'none' && !isLoopback(config.bindAddress)) {
@@ -137,6 +149,10 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     await undo();
     throw err;
   }
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '';
 }
 
 function isLoopback(address: string): boolean {
