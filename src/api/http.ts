@@ -97,21 +97,21 @@ function handle(route: Route, method: string, res: HttpResponse, req: HttpReques
         return send(res, pending, method, errorResponse('UNAUTHORIZED', 'invalid credentials', { 'WWW-Authenticate': challenge }), options);
       }
     }
-    if (!withBody) return run(route, request, res, pending, options);
+    if (!withBody) return run(route, request, res, pending, options, true);
     const lengthHeader = headers['content-length'];
     const declared = lengthHeader === undefined ? 0 : Number(lengthHeader);
     if (!Number.isInteger(declared) || declared < 0) return send(res, pending, method, errorResponse('BAD_REQUEST', 'invalid Content-Length'), options, true);
     if (declared > options.maxBodyBytes) {
       return send(res, pending, method, errorResponse('PAYLOAD_TOO_LARGE', `body larger than ${options.maxBodyBytes} bytes`), options, true);
     }
-    if (declared === 0 && headers['transfer-encoding'] === undefined) return run(route, request, res, pending, options);
+    if (declared === 0 && headers['transfer-encoding'] === undefined) return run(route, request, res, pending, options, true);
     res.onAborted(() => {
       pending.done = true;
     });
     readBody(res, options.maxBodyBytes, (body) => {
       if (body === null) return send(res, pending, method, errorResponse('PAYLOAD_TOO_LARGE', `body larger than ${options.maxBodyBytes} bytes`), options, true);
       request.body = body;
-      run(route, request, res, pending, options);
+      run(route, request, res, pending, options, false);
     });
   } catch (err) {
     options.logger.error({ err }, 'HTTP request failed');
@@ -137,8 +137,11 @@ class Request implements ApiRequest {
   }
 }
 
-/** Runs the handler: a plain result is answered at once; a promise after `onAborted` is attached. */
-function run(route: Route, request: Request, res: HttpResponse, pending: Pending, options: HttpOptions): void {
+/**
+ * Runs the handler: a plain result is answered at once; a promise after `onAborted` is attached.
+ * `inRequestCallback`: still inside uWS's request callback (the socket is corked already).
+ */
+function run(route: Route, request: Request, res: HttpResponse, pending: Pending, options: HttpOptions, inRequestCallback: boolean): void {
   let result: ApiResponse | Promise<ApiResponse>;
   try {
     result = route.handler(request);
@@ -146,7 +149,7 @@ function run(route: Route, request: Request, res: HttpResponse, pending: Pending
     options.logger.error({ err, path: request.path }, 'API handler failed');
     return send(res, pending, request.method, fromError(err), options);
   }
-  if (!(result instanceof Promise)) return send(res, pending, request.method, result, options);
+  if (!(result instanceof Promise)) return send(res, pending, request.method, result, options, false, !inRequestCallback);
   res.onAborted(() => {
     pending.done = true;
   });
@@ -159,10 +162,12 @@ function run(route: Route, request: Request, res: HttpResponse, pending: Pending
   );
 }
 
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** `:name` parameters by position, and the rest of the path for a trailing `*`. */
 function routeParams(pattern: string, req: HttpRequest, path: string): Record<string, string> {
+  if (!pattern.includes(':') && !pattern.endsWith('*')) return NO_PARAMS;
   const params: Record<string, string> = {};
-  if (!pattern.includes(':') && !pattern.endsWith('*')) return params;
   let index = 0;
   for (const part of pattern.split('/')) {
     if (part.startsWith(':')) params[part.slice(1)] = req.getParameter(index++) ?? '';
@@ -189,7 +194,11 @@ function readBody(res: HttpResponse, max: number, done: (body: Buffer | null) =>
   });
 }
 
-function send(res: HttpResponse, pending: Pending, method: string, response: ApiResponse, options: HttpOptions, close = false): void {
+/**
+ * Writes the response once. `cork` is needed when answering outside uWS's request callback (after
+ * an await); inside it uWS has already corked the socket.
+ */
+function send(res: HttpResponse, pending: Pending, method: string, response: ApiResponse, options: HttpOptions, close = false, cork = true): void {
   if (pending.done) return;
   pending.done = true; // one response per request
   let body: string | Buffer = '';
@@ -201,12 +210,14 @@ function send(res: HttpResponse, pending: Pending, method: string, response: Api
     type = 'application/json';
   }
   const headers = response.headers;
-  res.cork(() => {
+  const write = () => {
     res.writeStatus(STATUS_LINE.get(response.status) ?? String(response.status));
     if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]);
     if (type !== undefined && headers?.['Content-Type'] === undefined) res.writeHeader('Content-Type', type);
     const closeConnection = close || options.closing();
     if (method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), closeConnection);
     else res.end(body, closeConnection);
-  });
+  };
+  if (cork) res.cork(write);
+  else write();
 }
