@@ -38,3 +38,54 @@ export interface Encoder {
   /** Starts a job; every report goes to `report`. Never throws: failures arrive as an `exited` report. */
   start(job: EncodeJob, report: (r: EncoderReport) => void): EncodeHandle;
 }
+
+/**
+ * A workflow media step run as one supervised ffmpeg process (workflows: `ffmpeg_hls`,
+ * `ffmpeg_push`, `ffmpeg_transcode`, `rtmp_watch`, `ffmpeg_pull`). Steps copy (or transcode) the
+ * stream they pull from `input` and write to their output; they run in the encoder pool and are
+ * supervised like encoders.
+ */
+export interface StepJob {
+  /** For logs and process tracking: `{workflow}/{stepId}/{streamId or 'pull'}`. */
+  label: string;
+  /**
+   * What ffmpeg reads: `rtmp://…` (pulled with -rw_timeout), `ws://…/{channel}/{key}` (the worker
+   * connects to `{uri}/receive` and pipes binary messages to stdin, answering `h`), or for
+   * `ffmpeg_pull` any location ffmpeg can open (file path, http(s)://, rtmp://, …).
+   */
+  input: string;
+  step: MediaStep;
+  /** 0 for the first run; n for the n-th restart (the supervisor restarts within the job too). */
+  attempt: number;
+}
+
+export type MediaStep =
+  /** HLS (copy) into `directory` (absolute, already confined under the output root): `{name}.m3u8` + segments. */
+  | { type: 'ffmpeg_hls'; directory: string; name: string; durationSeconds: number; count: number }
+  /** Restream (copy, FLV) to an RTMP URL. */
+  | { type: 'ffmpeg_push'; target: string }
+  /** Transcode and publish the result (FLV) to `output` (an internal RTMP URL of castline's own server). */
+  | {
+      type: 'ffmpeg_transcode';
+      vcodec: 'copy' | 'h264';
+      acodec: 'copy' | 'aac';
+      preset: string;
+      size: { width: number; height: number } | null;
+      kbps: number | null;
+      output: string;
+    }
+  /** Copy the stream to `output` (an internal RTMP URL) so RTMP players can watch it there. */
+  | { type: 'rtmp_watch'; output: string }
+  /** Pull `input` (a file or URL, in real time) and publish it (copy, FLV) to `output` (an internal RTMP URL). */
+  | { type: 'ffmpeg_pull'; output: string };
+
+/** What a step job reports, in order; `exited` is always last. */
+export type StepReport =
+  /** ffmpeg is running and producing output. */
+  | { type: 'active' }
+  | { type: 'exited'; clean: boolean; error?: { code: string; message: string } };
+
+export interface StepRunner {
+  /** Starts a step job; never throws (failures arrive as `exited`). */
+  startStep(job: StepJob, report: (r: StepReport) => void): EncodeHandle;
+}
