@@ -1,6 +1,7 @@
 /**
  * The typed events, input and context of one publish session's actor (stream.machine.ts).
  */
+import type { StepJob } from '../src/encoding/encoder.types';
 import type {
   CloseReason,
   IngestType,
@@ -23,7 +24,32 @@ export interface StreamInput {
   disconnect: (reason: CloseReason) => void;
   /** Supervision policy; one shared object for every stream. */
   policy: StreamPolicy;
+  /** What this session runs, from its workflow (updated live with WORKFLOW_UPDATED). */
+  plan: SessionPlan;
 }
+
+/** What one session runs, derived from its workflow (src/workflows/plan.ts). */
+export interface SessionPlan {
+  workflow: string;
+  /** Key verification; null = the workflow has no verify_key step (every key accepted). */
+  verify: { url: string | null; timeoutMs: number | null } | null;
+  /** The HLS ladder; null = no hls_ladder step (no encoder is used). */
+  ladder: { resolutions: string | null; record: boolean | null; previews: string | null; source: MediaSource } | null;
+  /** One supervised ffmpeg per media step, in order. */
+  steps: PlannedStep[];
+}
+
+export interface PlannedStep {
+  /** Step id (forwarded steps: `{forwardStepId}>{stepId}`). */
+  id: string;
+  type: string;
+  /** The workflow the step belongs to (differs for forwarded steps). */
+  workflow: string;
+  job: Omit<StepJob, 'attempt'>;
+}
+
+/** A media step's state within one session, as shown by `GET /workflows/{name}`. */
+export type StepState = 'Created' | 'Active' | 'Stopping' | 'Ended' | `Error: ${string}`;
 
 export interface StreamPolicy {
   /** Encoder restarts allowed while the publisher is connected. */
@@ -52,6 +78,10 @@ export interface StreamContext extends StreamInput {
   outputs: number;
   /** Publisher still connected (false once PUBLISHER_GONE arrived). */
   publisherConnected: boolean;
+  /** An encoder job is running (spawned and not yet exited). */
+  encoderRunning: boolean;
+  /** Media steps of this session by step id; a step is running until it reports `exited`. */
+  steps: Record<string, { state: StepState; running: boolean }>;
 }
 
 export type StreamEvent =
@@ -65,8 +95,24 @@ export type StreamEvent =
   | { type: 'ENCODER_OUTPUT'; attempt: number; output: OutputAvailable }
   /** From the encoder actor: the encode job ended (always its last report). */
   | { type: 'ENCODER_EXITED'; attempt: number; clean: boolean; error?: { code: string; message: string } }
-  /** To the encoder actor: finish gracefully. */
-  | { type: 'STOP' };
+  /** From a step actor: ffmpeg is producing output. */
+  | { type: 'STEP_ACTIVE'; stepId: string }
+  /** From a step actor: the step ended (always its last report). */
+  | { type: 'STEP_EXITED'; stepId: string; clean: boolean; error?: { code: string; message: string } }
+  /** The session's workflow changed: start new steps, then stop removed ones. */
+  | { type: 'WORKFLOW_UPDATED'; plan: SessionPlan }
+  /** To the encoder and step actors: finish gracefully. */
+  | { type: 'STOP' }
+  /** Internal (raised): start the steps the plan has and stop the ones it no longer has. */
+  | { type: 'RECONCILE' }
+  /** Internal (raised): start an encode job for the current attempt. */
+  | { type: 'START_ENCODER' };
+
+/** Input of a media step actor. */
+export interface StepActorInput {
+  stepId: string;
+  job: Omit<StepJob, 'attempt'>;
+}
 
 /** Input of the encoder actor the stream machine spawns. */
 export interface EncoderActorInput {

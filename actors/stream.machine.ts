@@ -1,34 +1,53 @@
 /**
- * One publish session:
+ * One publish session, running the steps of its workflow (SessionPlan):
  *
  *   verifying ──key ok + encoder free──▶ live.encoding ──first output──▶ live.available
- *      │                                   │   ▲   (encoder crash, restarts left)  │
- *      │ key refused / capacity full /     │   └──── live.restarting ◀─────────────┤
- *      │ publisher left / shutdown         │                                       │
+ *      │                                   │   ▲   (worker died, restarts left)     │
+ *      │ key refused / capacity full /     │   └──── live.restarting ◀──────────────┤
+ *      │ publisher left / shutdown         │                                        │
  *      ▼                                   └─ publisher gone / close / shutdown ──▶ live.ending
- *   rejected (no events)                                                            │ encoder exited
- *                                                                                   ▼ (or stop timeout)
- *                                                            closed ◀── fatal encoder error (publisher disconnected)
+ *   rejected (no events)                                                             │ encoder and every
+ *                                                                                    ▼ step stopped (or timeout)
+ *                                                             closed ◀── fatal encoder error (publisher disconnected)
+ *
+ * In `live`, the encoder (the hls_ladder step, if the workflow has one) and one child actor per
+ * media step (ffmpeg_hls, ffmpeg_push, …) run side by side. A step that fails is marked
+ * `Error: …` for this session; the stream goes on. WORKFLOW_UPDATED starts the new steps first,
+ * then stops the removed ones; unchanged steps keep running.
  *
  * Pure definition: no I/O imports. Effects are named here and supplied by the coordinator with
  * `streamMachine.provide({ actors, actions, guards })`:
- * - actor `verifyKey` (the application's key verification), actor `runEncoder` (one encode job);
+ * - actors `verifyKey` (the application's key verification), `runEncoder` (one encode job),
+ *   `runStep` (one media step job);
  * - guard `encoderAvailable` and action `assignEncoder` (capacity, decided from all actors);
  * - actions `emitStarted`, `emitAvailable`, `emitClosed` (the event outbox), `logClosed`.
  * Every report of the encoder carries its attempt number; reports from an older attempt are ignored.
  */
-import { assign, fromCallback, fromPromise, not, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, not, raise, setup, stopChild } from 'xstate';
 import type { CloseReason, OutputAvailable, RefusalCode } from '../src/coordinator/coordinator.types';
-import type { EncoderActorInput, StreamContext, StreamEvent, StreamInput, VerifyResult } from './stream.events';
+import type {
+  EncoderActorInput,
+  SessionPlan,
+  StepActorInput,
+  StepState,
+  StreamContext,
+  StreamEvent,
+  StreamInput,
+  VerifyResult,
+} from './stream.events';
 
 const ENCODER = 'encoder';
+const stepActorId = (stepId: string) => `step:${stepId}`;
 
 /** Close reason for an encoder error code. */
 export function closeReasonFor(code: string | undefined): CloseReason {
   switch (code) {
-    case 'INPUT_STALLED': return 'input-stalled';
-    case 'INVALID_MEDIA': return 'invalid-media';
-    default: return 'encoder-failed';
+    case 'INPUT_STALLED':
+      return 'input-stalled';
+    case 'INVALID_MEDIA':
+      return 'invalid-media';
+    default:
+      return 'encoder-failed';
   }
 }
 
@@ -39,22 +58,34 @@ export function closeReasonFor(code: string | undefined): CloseReason {
  */
 const RESTARTABLE = new Set(['WORKER_DIED']);
 
+export interface VerifyInput {
+  channel: string;
+  key: string;
+  userIp: string;
+  plan: SessionPlan;
+}
+
+type ErrorEvent = { type: `xstate.error.actor.${string}`; error: unknown };
+
 export const streamMachine = setup({
   types: {
     context: {} as StreamContext,
-    events: {} as StreamEvent,
+    events: {} as StreamEvent | ErrorEvent,
     input: {} as StreamInput,
   },
   actors: {
-    verifyKey: fromPromise<VerifyResult, { channel: string; key: string; userIp: string }>(async () => {
+    verifyKey: fromPromise<VerifyResult, VerifyInput>(async () => {
       throw new Error('verifyKey not provided');
     }),
     runEncoder: fromCallback<StreamEvent, EncoderActorInput>(({ sendBack, input }) => {
       sendBack({ type: 'ENCODER_EXITED', attempt: input.attempt, clean: false, error: { code: 'START_FAILED', message: 'runEncoder not provided' } });
     }),
+    runStep: fromCallback<StreamEvent, StepActorInput>(({ sendBack, input }) => {
+      sendBack({ type: 'STEP_EXITED', stepId: input.stepId, clean: false, error: { code: 'START_FAILED', message: 'runStep not provided' } });
+    }),
   },
   guards: {
-    /** Replaced by the coordinator: is any encoder below capacity? */
+    /** Replaced by the coordinator: can an encoder take this session (or does it need none)? */
     encoderAvailable: () => false,
     isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
     canRestart: ({ context, event }) =>
@@ -63,6 +94,7 @@ export const streamMachine = setup({
       context.publisherConnected &&
       RESTARTABLE.has(event.error?.code ?? '') &&
       context.attempt < context.policy.maxRestarts,
+    allStopped: ({ context }) => !context.encoderRunning && Object.values(context.steps).every((s) => !s.running),
   },
   actions: {
     /** Replaced by the coordinator: sets `encoderId` to the least-loaded encoder with room. */
@@ -83,22 +115,19 @@ export const streamMachine = setup({
     markPublisherGone: assign({ publisherConnected: false }),
     countOutput: assign({ outputs: ({ context }) => context.outputs + 1 }),
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
-    spawnEncoder: spawnChild('runEncoder', {
-      id: ENCODER,
-      input: ({ context }) => ({
-        encoderId: context.encoderId ?? -1,
-        attempt: context.attempt,
-        channel: context.channel,
-        streamId: context.streamId,
-        source: context.source,
-        settings: context.settings!,
-      }),
-    }),
-    stopEncoder: sendTo(ENCODER, { type: 'STOP' }),
+    encoderExited: assign({ encoderRunning: false }),
     killEncoder: stopChild(ENCODER),
+    stepActive: assign({
+      steps: ({ context, event }) => {
+        if (event.type !== 'STEP_ACTIVE' || context.steps[event.stepId] === undefined) return context.steps;
+        const step = context.steps[event.stepId];
+        return step.state === 'Stopping' ? context.steps : { ...context.steps, [event.stepId]: { state: 'Active' as StepState, running: true } };
+      },
+    }),
+    updatePlan: assign({ plan: ({ context, event }) => (event.type === 'WORKFLOW_UPDATED' ? event.plan : context.plan) }),
   },
   delays: {
-    restartBackoff: ({ context }) => Math.min(30_000, context.policy.restartBaseMs * 2 ** (context.attempt)),
+    restartBackoff: ({ context }) => Math.min(30_000, context.policy.restartBaseMs * 2 ** context.attempt),
     stopTimeout: ({ context }) => context.policy.stopTimeoutMs,
   },
 }).createMachine({
@@ -114,12 +143,14 @@ export const streamMachine = setup({
     closeMessage: null,
     outputs: 0,
     publisherConnected: true,
+    encoderRunning: false,
+    steps: {},
   }),
   states: {
     verifying: {
       invoke: {
         src: 'verifyKey',
-        input: ({ context }) => ({ channel: context.channel, key: context.key, userIp: context.userIp }),
+        input: ({ context }) => ({ channel: context.channel, key: context.key, userIp: context.userIp, plan: context.plan }),
         onDone: [
           {
             guard: ({ event }) => !event.output.accepted,
@@ -159,10 +190,11 @@ export const streamMachine = setup({
           target: 'rejected',
           actions: { type: 'refuse', params: { code: 'SHUTTING_DOWN', message: 'server shutting down' } },
         },
+        WORKFLOW_UPDATED: { actions: 'updatePlan' },
       },
     },
     live: {
-      entry: ['emitStarted', 'spawnEncoder'],
+      entry: ['emitStarted', raise({ type: 'START_ENCODER' }), raise({ type: 'RECONCILE' })],
       initial: 'encoding',
       states: {
         encoding: {
@@ -185,33 +217,42 @@ export const streamMachine = setup({
         restarting: {
           entry: 'killEncoder',
           after: {
-            restartBackoff: { target: 'encoding', actions: ['nextAttempt', 'spawnEncoder'] },
+            restartBackoff: { target: 'encoding', actions: ['nextAttempt', raise({ type: 'START_ENCODER' })] },
           },
           on: {
             PUBLISHER_GONE: {
-              target: '#stream.closed',
+              target: 'ending',
               actions: ['markPublisherGone', { type: 'setCloseReason', params: { reason: 'publisher-disconnected' } }],
-            },
-            CLOSE_REQUESTED: {
-              target: '#stream.closed',
-              actions: [{ type: 'setCloseReason', params: ({ event }) => ({ reason: event.reason }) }, 'disconnectPublisher'],
-            },
-            SHUTDOWN: {
-              target: '#stream.closed',
-              actions: [{ type: 'setCloseReason', params: { reason: 'shutdown' } }, 'disconnectPublisher'],
             },
           },
         },
         ending: {
-          entry: 'stopEncoder',
+          entry: [
+            enqueueActions(({ context, enqueue }) => {
+              if (context.encoderRunning) enqueue.sendTo(ENCODER, { type: 'STOP' });
+            }),
+            enqueueActions(({ context, enqueue }) => {
+              const steps = { ...context.steps };
+              for (const [id, step] of Object.entries(steps)) {
+                if (!step.running) continue;
+                enqueue.sendTo(stepActorId(id), { type: 'STOP' });
+                steps[id] = { state: 'Stopping', running: true };
+              }
+              enqueue.assign({ steps });
+            }),
+          ],
+          always: { guard: 'allStopped', target: '#stream.closed' },
           after: { stopTimeout: { target: '#stream.closed' } },
           on: {
             ENCODER_OUTPUT: {
               guard: 'isCurrentAttempt',
               actions: ['countOutput', { type: 'emitAvailable', params: ({ event }) => ({ output: event.output }) }],
             },
-            ENCODER_EXITED: { guard: 'isCurrentAttempt', target: '#stream.closed' },
+            ENCODER_EXITED: { guard: 'isCurrentAttempt', actions: 'encoderExited' },
             PUBLISHER_GONE: { actions: 'markPublisherGone' },
+            CLOSE_REQUESTED: {},
+            SHUTDOWN: {},
+            WORKFLOW_UPDATED: {},
           },
         },
       },
@@ -228,30 +269,92 @@ export const streamMachine = setup({
           target: '.ending',
           actions: [{ type: 'setCloseReason', params: { reason: 'shutdown' } }, 'disconnectPublisher'],
         },
+        WORKFLOW_UPDATED: { actions: ['updatePlan', raise({ type: 'RECONCILE' })] },
+        RECONCILE: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            const steps = { ...context.steps };
+            const planned = new Set(context.plan.steps.map((s) => s.id));
+            for (const step of context.plan.steps) {
+              if (steps[step.id]?.running) continue;
+              if (steps[step.id] !== undefined) enqueue(stopChild(stepActorId(step.id)));
+              enqueue.spawnChild('runStep', { id: stepActorId(step.id), input: { stepId: step.id, job: step.job } });
+              steps[step.id] = { state: 'Created', running: true };
+            }
+            for (const [id, step] of Object.entries(steps)) {
+              if (planned.has(id)) continue;
+              if (step.running) {
+                enqueue.sendTo(stepActorId(id), { type: 'STOP' });
+                steps[id] = { state: 'Stopping', running: true };
+              } else {
+                delete steps[id];
+              }
+            }
+            enqueue.assign({ steps });
+          }),
+        },
+        START_ENCODER: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            const ladder = context.plan.ladder;
+            if (ladder === null || context.settings === null) return;
+            enqueue.spawnChild('runEncoder', {
+              id: ENCODER,
+              input: {
+                encoderId: context.encoderId ?? -1,
+                attempt: context.attempt,
+                channel: context.channel,
+                streamId: context.streamId,
+                source: ladder.source,
+                settings: context.settings,
+              },
+            });
+            enqueue.assign({ encoderRunning: true });
+          }),
+        },
+        STEP_ACTIVE: { actions: 'stepActive' },
+        STEP_EXITED: {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            if (event.type !== 'STEP_EXITED' || context.steps[event.stepId] === undefined) return;
+            const state: StepState = event.clean
+              ? 'Ended'
+              : (`Error: ${event.error?.code ?? 'STEP_FAILED'}: ${event.error?.message ?? ''}`.trimEnd() as StepState);
+            enqueue(stopChild(stepActorId(event.stepId)));
+            const planned = context.plan.steps.some((s) => s.id === event.stepId);
+            const steps = { ...context.steps };
+            if (planned) steps[event.stepId] = { state, running: false };
+            else delete steps[event.stepId];
+            enqueue.assign({ steps });
+          }),
+        },
         ENCODER_EXITED: [
-          { guard: ({ context, event }) => event.attempt !== context.attempt },
+          { guard: not('isCurrentAttempt') },
           {
             guard: 'canRestart',
             target: '.restarting',
+            actions: 'encoderExited',
           },
           {
-            // The input ended by itself (publisher's stream finished) or the encoder gave up.
-            target: '#stream.closed',
+            // The input ended by itself (the publisher's stream finished): finish like a publisher
+            // that left. Otherwise the encoder gave up: close and disconnect the publisher.
+            guard: ({ event }) => event.clean,
+            target: '.ending',
+            actions: ['encoderExited', { type: 'setCloseReason', params: { reason: 'publisher-disconnected' } }, 'disconnectPublisher'],
+          },
+          {
+            target: '.ending',
             actions: [
-              {
-                type: 'setCloseReason',
-                params: ({ event }) =>
-                  event.clean
-                    ? { reason: 'publisher-disconnected' as const }
-                    : { reason: closeReasonFor(event.error?.code), message: event.error?.message },
-              },
+              'encoderExited',
+              { type: 'setCloseReason', params: ({ event }) => ({ reason: closeReasonFor(event.error?.code), message: event.error?.message }) },
               'disconnectPublisher',
             ],
           },
         ],
-        'xstate.error.actor.encoder': {
-          target: '#stream.closed',
-          actions: [{ type: 'setCloseReason', params: { reason: 'encoder-failed', message: 'encoder actor failed' } }, 'disconnectPublisher'],
+        'xstate.error.actor.*': {
+          target: '.ending',
+          actions: [
+            { type: 'setCloseReason', params: { reason: 'encoder-failed', message: 'an encoder or step actor failed' } },
+            'encoderExited',
+            'disconnectPublisher',
+          ],
         },
       },
     },
@@ -277,7 +380,7 @@ export function holdsChannel(value: unknown): boolean {
   return false;
 }
 
-/** States in which the session occupies an encoder slot. */
-export function usesEncoder(value: unknown): boolean {
+/** States in which the session is live (accepted and not finished). */
+export function isLive(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'live' in value;
 }

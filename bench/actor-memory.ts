@@ -6,6 +6,7 @@
  */
 import { Coordinator } from '../src/coordinator/coordinator';
 import { silentLogger } from '../src/logger';
+import { defaultWorkflowOptions } from '../test/fakes/workflows';
 
 const sessions = Number(process.argv[2] ?? 10_000);
 
@@ -23,6 +24,7 @@ async function main() {
     policy: { maxRestarts: 0, restartBaseMs: 10, stopTimeoutMs: 100 },
     idMaxLength: 128,
     logger: silentLogger,
+    ...defaultWorkflowOptions(),
   });
   coordinator.addEncoder({ id: 1, capacity: -1, start: () => ({ stop() {} }) });
   const before = heap();

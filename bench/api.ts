@@ -12,6 +12,7 @@ import { uWS, uwsIsNative } from '../src/api/uws';
 import { Coordinator } from '../src/coordinator/coordinator';
 import { silentLogger } from '../src/logger';
 import { listen } from '../test/helpers/listen';
+import { defaultWorkflowOptions } from '../test/fakes/workflows';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 50);
@@ -50,6 +51,7 @@ async function main() {
     policy: { maxRestarts: 0, restartBaseMs: 10, stopTimeoutMs: 100 },
     idMaxLength: 128,
     logger: silentLogger,
+    ...defaultWorkflowOptions(),
   });
   coordinator.addEncoder({ id: 1, capacity: 8, start: () => ({ stop() {} }) });
 

@@ -11,13 +11,16 @@ import { uWS, uwsBuild, uwsIsNative } from './api/uws';
 import { ensureBinaries } from './binaries';
 import { KeyVerifier } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
-import { validateSettingsDefaults } from './callbacks/stream-settings';
+import { parseStreamSettings, validateSettingsDefaults } from './callbacks/stream-settings';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
+import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
+import { WorkflowRegistry } from './workflows/registry';
+import { WorkflowStore } from './workflows/store';
 
 /** Ids of the local servers as listed in `GET /commands/report`. */
 export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
@@ -64,10 +67,24 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
     cleanups.push(() => pool.close());
 
+    const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }) });
+    workflows.load([]);
+    let rtmpPort = 0;
+    const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort) : null;
+
     const coordinator = new Coordinator({
+      workflows,
+      steps: null, // wired to the pool once it runs step jobs
+      planContext: { hlsRoot: config.hlsFilesystemPath, internal },
       verifier: {
-        verify: async (request, signal) => {
-          const result = await verifier.verifyKey(request, signal);
+        verify: async (request, plan, signal) => {
+          const defaults = {
+            resolutions: plan.ladder?.resolutions ?? config.defaults.resolutions,
+            record: plan.ladder?.record ?? config.defaults.record,
+            previews: plan.ladder?.previews ?? config.defaults.previews,
+          };
+          if (plan.verify === null) return { accepted: true, ...parseStreamSettings({}, defaults) };
+          const result = await verifier.verifyKey(request, signal, { url: plan.verify.url, timeoutMs: plan.verify.timeoutMs, defaults });
           if (result.accepted && result.warnings.length > 0) log.warn({ ch: request.channel, warnings: result.warnings }, 'key verification headers partly ignored');
           if (!result.accepted) log.info({ ch: request.channel, reason: result.reason }, 'key refused');
           return result;
@@ -116,9 +133,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
 
     // RTMP ingest.
-    let rtmpPort = 0;
     if (config.rtmpEnabled) {
-      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer });
+      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP } });
       await rtmp.start();
       cleanups.push(() => rtmp.close());
       rtmpPort = rtmp.port;

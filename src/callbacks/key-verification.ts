@@ -11,13 +11,20 @@ import type { Logger } from '../logger';
 import { CallbackAgents, CallbackTimeoutError, postEmpty } from './callback-request';
 import { authorizationHeader } from './http-auth';
 import type { KeyVerificationRequest, KeyVerificationResult } from './key-verification.types';
-import { parseStreamSettings } from './stream-settings';
+import { parseStreamSettings, type SettingsDefaults } from './stream-settings';
 
 export type { KeyVerificationRequest, KeyVerificationResult } from './key-verification.types';
 
 export interface KeyVerifierOptions {
   config: Pick<Config, 'keyVerification' | 'defaults'>;
   logger: Logger;
+}
+
+/** Per-call settings that replace the configured ones (a workflow's verify_key / hls_ladder arguments). */
+export interface VerifyOverrides {
+  url?: string | null;
+  timeoutMs?: number | null;
+  defaults?: SettingsDefaults;
 }
 
 export class KeyVerifier {
@@ -33,10 +40,15 @@ export class KeyVerifier {
     this.logger = options.logger.child({ component: 'key-verification' });
   }
 
-  /** Asks the application whether `key` may publish on `channel`. Never rejects. */
-  async verifyKey(request: KeyVerificationRequest, signal?: AbortSignal): Promise<KeyVerificationResult> {
-    const { keyVerification, defaults } = this.options.config;
-    if (this.url === null) {
+  /**
+   * Asks the application whether `key` may publish on `channel`. Never rejects. `overrides` come
+   * from a workflow's `verify_key url= timeout=` and `hls_ladder` arguments.
+   */
+  async verifyKey(request: KeyVerificationRequest, signal?: AbortSignal, overrides: VerifyOverrides = {}): Promise<KeyVerificationResult> {
+    const keyVerification = { ...this.options.config.keyVerification, ...(overrides.timeoutMs != null ? { timeoutMs: overrides.timeoutMs } : {}) };
+    const defaults = overrides.defaults ?? this.options.config.defaults;
+    const url = overrides.url != null ? new URL(overrides.url) : this.url;
+    if (url === null) {
       this.logger.debug({ ch: request.channel }, 'no KEY_VERIFICATION_URL: key accepted with the defaults');
       return { accepted: true, ...parseStreamSettings({}, defaults) };
     }
@@ -47,7 +59,7 @@ export class KeyVerifier {
     };
     if (this.authorization !== null) headers['authorization'] = this.authorization;
     try {
-      const res = await postEmpty({ url: this.url, headers, timeoutMs: keyVerification.timeoutMs, agents: this.agents, signal });
+      const res = await postEmpty({ url, headers, timeoutMs: keyVerification.timeoutMs, agents: this.agents, signal });
       if (res.status !== 200) return { accepted: false, reason: `key verification answered status ${res.status}` };
       const { settings, warnings } = parseStreamSettings(
         { record: single(res.headers['x-record']), previews: single(res.headers['x-previews']), resolutions: single(res.headers['x-resolutions']) },

@@ -10,9 +10,13 @@
  * measured 2.3 ms per publish at 10,000 sessions. See bench/RESULTS.md.)
  */
 import { assign, createActor, fromCallback, fromPromise, type Actor } from 'xstate';
-import type { EncoderActorInput, StreamEvent, StreamPolicy, VerifyResult } from '../../actors/stream.events';
-import { holdsChannel, streamMachine, usesEncoder } from '../../actors/stream.machine';
-import type { Encoder } from '../encoding/encoder.types';
+import type { EncoderActorInput, SessionPlan, StepActorInput, StreamEvent, StreamPolicy, VerifyResult } from '../../actors/stream.events';
+import { holdsChannel, isLive, streamMachine, type VerifyInput } from '../../actors/stream.machine';
+import type { Encoder, StepRunner } from '../encoding/encoder.types';
+import type { InternalRtmp } from '../workflows/internal-rtmp';
+import { planSession } from '../workflows/plan';
+import type { WorkflowRegistry } from '../workflows/registry';
+import type { WorkflowDefinition } from '../workflows/workflow.types';
 import type { Logger } from '../logger';
 import type {
   CloseReason,
@@ -25,9 +29,12 @@ import type {
 import { isValidName } from './names';
 import { newStreamId } from './stream-id';
 
-/** The application's key verification, as the coordinator needs it. */
+/**
+ * Key verification as the coordinator needs it: decides the session's settings from the plan's
+ * verify_key step (none: accepted with the hls_ladder step's or the configured defaults).
+ */
 export interface KeyVerifier {
-  verify(request: { channel: string; key: string; userIp: string }, signal?: AbortSignal): Promise<VerifyResult>;
+  verify(request: { channel: string; key: string; userIp: string }, plan: SessionPlan, signal?: AbortSignal): Promise<VerifyResult>;
 }
 
 /** Where stream events go (the durable outbox). Calls must not throw and return at once. */
@@ -52,6 +59,12 @@ export interface CoordinatorOptions {
   policy: StreamPolicy;
   idMaxLength: number;
   logger: Logger;
+  /** Which workflow owns a publish, and what it runs. */
+  workflows: WorkflowRegistry;
+  /** Runs workflow media steps (the encoder pool); null = none can run. */
+  steps: StepRunner | null;
+  /** Root of HLS_FILESYSTEM_PATH (ffmpeg_hls output) and castline's internal RTMP addresses (null: RTMP off). */
+  planContext: { hlsRoot: string; internal: InternalRtmp | null };
 }
 
 export interface Capacity {
@@ -86,16 +99,17 @@ export class Coordinator implements StreamCoordinator {
     const { events } = options;
     const stream = streamMachine.provide({
       actors: {
-        verifyKey: fromPromise<VerifyResult, { channel: string; key: string; userIp: string }>(({ input, signal }) =>
-          options.verifier.verify(input, signal),
+        verifyKey: fromPromise<VerifyResult, VerifyInput>(({ input, signal }) =>
+          options.verifier.verify({ channel: input.channel, key: input.key, userIp: input.userIp }, input.plan, signal),
         ),
         runEncoder: fromCallback<StreamEvent, EncoderActorInput>(({ input, sendBack, receive }) => this.#runEncoder(input, sendBack, receive)),
+        runStep: fromCallback<StreamEvent, StepActorInput>(({ input, sendBack, receive }) => this.#runStep(input, sendBack, receive)),
       },
       guards: {
-        encoderAvailable: () => this.#pickEncoder() !== null,
+        encoderAvailable: ({ context }) => context.plan.ladder === null || this.#pickEncoder() !== null,
       },
       actions: {
-        assignEncoder: assign({ encoderId: () => this.#pickEncoder()?.id ?? null }),
+        assignEncoder: assign({ encoderId: ({ context }) => (context.plan.ladder === null ? null : this.#pickEncoder()?.id ?? null) }),
         emitStarted: ({ context }) => events.streamStarted(context.channel, context.streamId),
         emitAvailable: ({ context }, { output }) => events.available(context.channel, context.streamId, output),
         emitClosed: ({ context }) => events.closed(context.channel, context.streamId, context.closeReason ?? 'publisher-disconnected'),
@@ -107,6 +121,7 @@ export class Coordinator implements StreamCoordinator {
       },
     });
     this.#machine = stream;
+    options.workflows.on('changed', (previous, next) => this.#onWorkflowChanged(previous, next));
   }
 
   // ── encoders and ingest servers ────────────────────────────────────────────────────────────
@@ -132,6 +147,8 @@ export class Coordinator implements StreamCoordinator {
     if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
     if (this.#shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
     if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
+    const route = this.#options.workflows.route(request.ingest, channel, key, request.userIp);
+    if (!route.ok) return refused(route.reason === 'ip-denied' ? 'IP_DENIED' : 'NO_WORKFLOW', route.message);
 
     const streamId = newStreamId();
     const actor = createActor(this.#machine, {
@@ -146,6 +163,7 @@ export class Coordinator implements StreamCoordinator {
         source: request.source,
         disconnect: request.disconnect,
         policy: this.#options.policy,
+        plan: this.#plan(route.workflow, { channel, key, streamId, source: request.source }),
       },
     });
     this.#register(actor);
@@ -182,7 +200,7 @@ export class Coordinator implements StreamCoordinator {
     const actor = this.#holder(channel);
     if (actor === null) return null;
     const snap = actor.getSnapshot();
-    if (!usesEncoder(snap.value)) return null; // still verifying
+    if (!isLive(snap.value)) return null; // still verifying
     return { streamId: snap.context.streamId, key: snap.context.key };
   }
 
@@ -198,7 +216,7 @@ export class Coordinator implements StreamCoordinator {
   capacity(): Capacity {
     const encoders = [...this.#encoders.values()];
     let load = 0;
-    for (const actor of this.#streams()) if (usesEncoder(actor.getSnapshot().value)) load++;
+    for (const actor of this.#streams()) if (isLive(actor.getSnapshot().value)) load++;
     return {
       load,
       capacity: encoders.length === 0 ? 0 : encoders.some((e) => e.capacity < 0) ? -1 : encoders.reduce((n, e) => n + e.capacity, 0),
@@ -211,7 +229,7 @@ export class Coordinator implements StreamCoordinator {
     const loads = this.#loads();
     for (const actor of this.#streams()) {
       const snap = actor.getSnapshot();
-      if (!usesEncoder(snap.value)) continue;
+      if (!isLive(snap.value)) continue;
       const c = snap.context;
       activeStreams.push({ channel: c.channel, streamId: c.streamId, streamServer: c.serverId, encoder: c.encoderId ?? -1 });
     }
@@ -284,7 +302,7 @@ export class Coordinator implements StreamCoordinator {
     const loads = new Map<number, number>();
     for (const actor of this.#streams()) {
       const snap = actor.getSnapshot();
-      if (usesEncoder(snap.value) && snap.context.encoderId !== null) {
+      if (isLive(snap.value) && snap.context.encoderId !== null) {
         loads.set(snap.context.encoderId, (loads.get(snap.context.encoderId) ?? 0) + 1);
       }
     }
@@ -305,6 +323,70 @@ export class Coordinator implements StreamCoordinator {
       }
     }
     return best;
+  }
+
+  /** Live sessions of a workflow with their media steps' states (for `GET /workflows/{name}`). */
+  workflowStreams(workflow: string): Array<{ channel: string; streamId: string; steps: Array<{ step_id: string; status: string }> }> {
+    const out: Array<{ channel: string; streamId: string; steps: Array<{ step_id: string; status: string }> }> = [];
+    for (const actor of this.#streams()) {
+      const snap = actor.getSnapshot();
+      if (!isLive(snap.value) || snap.context.plan.workflow !== workflow) continue;
+      const steps = Object.entries(snap.context.steps).map(([id, s]) => ({ step_id: id, status: s.state }));
+      out.push({ channel: snap.context.channel, streamId: snap.context.streamId, steps });
+    }
+    return out;
+  }
+
+  #plan(definition: WorkflowDefinition, session: { channel: string; key: string; streamId: string; source: PublishRequest['source'] }): SessionPlan {
+    return planSession(definition, { ...session, ...this.#options.planContext, workflow: (name) => this.#options.workflows.get(name) });
+  }
+
+  /**
+   * A workflow was created, updated or deleted. Sessions of a deleted workflow, or whose publish it
+   * no longer receives, are closed (`workflow-removed`); every other live session is re-planned
+   * (its new steps start, removed ones stop, unchanged ones keep running) — forwarding targets may
+   * have changed too.
+   */
+  #onWorkflowChanged(previous: WorkflowDefinition | null, next: WorkflowDefinition | null): void {
+    for (const actor of [...this.#streams()]) {
+      const snap = actor.getSnapshot();
+      if (snap.status !== 'active' || snap.value === 'verifying' && next === null && snap.context.plan.workflow === previous?.name) {
+        if (snap.status === 'active') actor.send({ type: 'CLOSE_REQUESTED', reason: 'workflow-removed' });
+        continue;
+      }
+      const c = snap.context;
+      const route = this.#options.workflows.route(c.ingest, c.channel, c.key, c.userIp);
+      if (!route.ok || route.workflow.name !== c.plan.workflow) {
+        if (c.plan.workflow === previous?.name || c.plan.workflow === next?.name) {
+          this.#log.info({ ch: c.channel, streamId: c.streamId, workflow: c.plan.workflow }, 'workflow no longer receives this stream: closing it');
+          actor.send({ type: 'CLOSE_REQUESTED', reason: 'workflow-removed' });
+        }
+        continue;
+      }
+      actor.send({ type: 'WORKFLOW_UPDATED', plan: this.#plan(route.workflow, c) });
+    }
+  }
+
+  #runStep(input: StepActorInput, sendBack: (e: StreamEvent) => void, receive: (l: (e: StreamEvent) => void) => void): () => void {
+    const runner = this.#options.steps;
+    if (runner === null) {
+      sendBack({ type: 'STEP_EXITED', stepId: input.stepId, clean: false, error: { code: 'START_FAILED', message: 'no step runner' } });
+      return () => {};
+    }
+    let exited = false;
+    const handle = runner.startStep({ ...input.job, attempt: 0 }, (report) => {
+      if (report.type === 'active') sendBack({ type: 'STEP_ACTIVE', stepId: input.stepId });
+      else {
+        exited = true;
+        sendBack({ type: 'STEP_EXITED', stepId: input.stepId, clean: report.clean, error: report.error });
+      }
+    });
+    receive((event) => {
+      if (event.type === 'STOP') handle.stop();
+    });
+    return () => {
+      if (!exited) handle.stop();
+    };
   }
 
   #runEncoder(input: EncoderActorInput, sendBack: (e: StreamEvent) => void, receive: (l: (e: StreamEvent) => void) => void): () => void {

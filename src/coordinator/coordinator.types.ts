@@ -58,7 +58,7 @@ export interface OutputAvailable {
 }
 
 /** Why a publish was refused. Ingest maps these to HTTP statuses (WS) or a socket destroy (RTMP). */
-export type RefusalCode = 'INVALID_ID' | 'KEY_REFUSED' | 'CHANNEL_BUSY' | 'CAPACITY_FULL' | 'SHUTTING_DOWN';
+export type RefusalCode = 'INVALID_ID' | 'KEY_REFUSED' | 'CHANNEL_BUSY' | 'CAPACITY_FULL' | 'SHUTTING_DOWN' | 'NO_WORKFLOW' | 'IP_DENIED';
 
 /** Why a stream closed; sent as `x-close-reason` with `stream-closed` and logged. */
 export type CloseReason =

@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/logger';
 import { FakeEncoder } from '../fakes/encoder';
 import { listen } from '../helpers/listen';
 import { waitUntil } from '../helpers/wait';
+import { defaultWorkflowOptions } from '../fakes/workflows';
 
 const SETTINGS = { resolutions: { original: true, rungs: [] }, record: false, previews: null };
 
@@ -24,6 +25,7 @@ async function startApi(auth: IncomingAuth, root: string) {
     policy: { maxRestarts: 0, restartBaseMs: 10, stopTimeoutMs: 500 },
     idMaxLength: 128,
     logger: silentLogger,
+    ...defaultWorkflowOptions(),
   });
   coordinator.addEncoder(new FakeEncoder(3, 8));
   coordinator.addIngestServer(1, () => ({ id: 1, ip: '127.0.0.1', port: 1935, ssl: false, serverType: 'RTMP' }));

@@ -6,6 +6,7 @@ import { STREAM_ID_PATTERN } from '../../src/coordinator/stream-id';
 import { silentLogger } from '../../src/logger';
 import { FakeEncoder } from '../fakes/encoder';
 import { sleep, waitUntil } from '../helpers/wait';
+import { defaultWorkflowOptions } from '../fakes/workflows';
 
 const SETTINGS: StreamSettings = { resolutions: { original: true, rungs: [] }, record: false, previews: null };
 const LIVE: OutputAvailable = { streamType: 'HLS-LIVE', resolution: '320x180-15', indexFile: 'hls/c/x/320x180-15/live.m3u8' };
@@ -44,6 +45,7 @@ function harness(opts: { capacity?: number; maxRestarts?: number; stopTimeoutMs?
     policy: { maxRestarts: opts.maxRestarts ?? 2, restartBaseMs: 20, stopTimeoutMs: opts.stopTimeoutMs ?? 2_000 },
     idMaxLength: 128,
     logger: silentLogger,
+    ...defaultWorkflowOptions(),
   });
   coordinator.addEncoder(encoder);
   h.coordinator = coordinator;

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { ChunkCache } from '../../src/ingest/ws/chunk-cache';
 import { parseIngestPath } from '../../src/ingest/ws/ingest-path';
-import { cidrContains, formatIp, isLoopback, parseCidr, parseIp } from '../../src/ingest/ws/ip-address';
-import { allowlistContains, parseAllowlist } from '../../src/ingest/ws/ip-allowlist';
+import { cidrContains, formatIp, isLoopback, parseCidr, parseIp } from '../../src/ingest/ip-address';
+import { allowlistContains, parseAllowlist } from '../../src/ingest/ip-allowlist';
 import { IpConnectionLimit } from '../../src/ingest/ws/ip-connection-limit';
 import { keysEqual } from '../../src/ingest/ws/key-compare';
 import { sourceUri } from '../../src/ingest/ws/ws-ingest';

@@ -28,6 +28,7 @@ import type { Logger } from '../../logger';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
 import { PacketGate } from './packet-gate';
 import { decidePlayer, type PublisherView } from './player-policy';
+import { sameKey } from './same-key';
 import { parseStreamPath } from './stream-path';
 import type { RtmpIngestOptions, RtmpPublisherInfo, RtmpPublisherState, RtmpServerInfo } from './rtmp-ingest.types';
 
@@ -63,6 +64,8 @@ export class RtmpIngest {
   private readonly byChannel = new Map<string, Publisher>();
   /** Sessions refused in `prePublish` (a repeated `publish` command on one connection is ignored). */
   private readonly refused = new Set<string>();
+  /** castline's own step publishes, by `app/name` path. */
+  private readonly internal = new Map<string, NmsSession>();
 
   constructor(private readonly options: RtmpIngestOptions) {
     this.log = options.logger.child({ component: 'ingest-rtmp' });
@@ -138,6 +141,7 @@ export class RtmpIngest {
       return;
     }
     if (this.publishers.has(session.id) || this.refused.has(session.id)) return; // repeated `publish` command
+    if (this.hasToken(session)) return this.acceptInternal(session, socket);
     socket.pause();
     const userIp = normaliseIp(socket.remoteAddress);
     const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
@@ -145,6 +149,7 @@ export class RtmpIngest {
     if (!parsed.ok) return this.refuseAtOnce(session, socket, 'INVALID_ID', parsed.reason, userIp);
     const { channel, key } = parsed;
     if (this.byChannel.has(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'channel already has a publisher', userIp, channel);
+    if (this.internalUnder(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'a workflow publishes on this channel', userIp, channel);
 
     const deliver = rtmp.onPacketCallback;
     const gate = new PacketGate<NmsPacket>(deliver, MAX_HELD_PACKETS);
@@ -187,6 +192,33 @@ export class RtmpIngest {
         this.onDecision(publisher, { accepted: false, code: 'KEY_REFUSED', message: 'coordinator error' });
       },
     );
+  }
+
+  private hasToken(session: NmsSession): boolean {
+    const internal = this.options.internal;
+    const given = session.streamQuery?.castline_token;
+    return internal !== undefined && typeof given === 'string' && sameKey(internal.token, given);
+  }
+
+  private internalUnder(app: string): boolean {
+    for (const streamPath of this.internal.keys()) if (streamPath.startsWith(`${app}/`)) return true;
+    return false;
+  }
+
+  /** A publish by one of castline's own step processes: no session, no verification. */
+  private acceptInternal(session: NmsSession, socket: Socket): void {
+    const streamPath = `${session.streamApp}/${session.streamName}`;
+    if (this.internal.has(streamPath) || this.byChannel.has(session.streamApp) && session.streamApp !== this.options.internal?.internalApp) {
+      this.log.warn({ path: streamPath }, 'internal publish refused: path already published');
+      return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'path already published', normaliseIp(socket.remoteAddress));
+    }
+    if (session.broadcast !== undefined) session.broadcast.publishGraceMs = 0;
+    this.internal.set(streamPath, session);
+    this.log.debug({ path: streamPath }, 'internal publish');
+    socket.once('close', () => {
+      if (this.internal.get(streamPath) === session) this.internal.delete(streamPath);
+      this.endPlayersOf(session.streamPath);
+    });
   }
 
   private onDecision(publisher: Publisher, decision: PublishDecision): void {
@@ -269,7 +301,11 @@ export class RtmpIngest {
 
   /** Ends every player of the publisher's stream so a pulling ffmpeg reads EOF and finalises. */
   private endPlayers(publisher: Publisher): void {
-    const broadcast = this.nms?.broadcast(publisher.session.streamPath);
+    this.endPlayersOf(publisher.session.streamPath);
+  }
+
+  private endPlayersOf(streamPath: string): void {
+    const broadcast = this.nms?.broadcast(streamPath);
     if (broadcast === undefined) return;
     for (const player of broadcast.subscribers.values()) {
       const socket = player.socket;
@@ -307,6 +343,12 @@ export class RtmpIngest {
       socket.destroy();
     };
     if (this.closing !== null) return refuse('server is shutting down');
+    // castline's own step streams: anyone may watch an rtmp_watch copy (its key is the access
+    // control); the internal app needs the token.
+    if (this.internal.has(`${session.streamApp}/${session.streamName}`)) {
+      if (session.streamApp === this.options.internal?.internalApp && !this.hasToken(session)) return refuse('internal stream');
+      return;
+    }
     const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
     if (!parsed.ok) return refuse(parsed.reason);
     const publisher = this.byChannel.get(parsed.channel);

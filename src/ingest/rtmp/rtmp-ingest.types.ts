@@ -17,6 +17,12 @@ export interface RtmpIngestOptions {
   advertisedIp?: string;
   /** A connection must send `publish` or `play` within this many ms, or it is closed. Default 10 000. */
   commandTimeoutMs?: number;
+  /**
+   * The secret castline's own step processes add as `?castline_token=` when they publish into this
+   * server (workflow transcode outputs, rtmp_watch copies). Such publishes are accepted without a
+   * coordinator session; players may watch them (the `internalApp` only with the token too).
+   */
+  internal?: { token: string; internalApp: string };
 }
 
 /** One entry of the report's `streamingServers`. */

@@ -3,8 +3,8 @@
  * receive and probe connections, including publishes still waiting for their key verification.
  * Loopback (unless disabled) and the allowlist are exempt. Pure bookkeeping, no I/O.
  */
-import { allowlistContains, parseAllowlist, type IpAllowlist } from './ip-allowlist';
-import { formatIp, isLoopback, parseIp } from './ip-address';
+import { allowlistContains, parseAllowlist, type IpAllowlist } from '../ip-allowlist';
+import { formatIp, isLoopback, parseIp } from '../ip-address';
 
 export interface IpLimitOptions {
   max: number;

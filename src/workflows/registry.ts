@@ -1,0 +1,180 @@
+/**
+ * The workflow registry: every running workflow by name, the routing of a publish to the workflow
+ * that owns it (its ingest step), and the changes made over the API (validated synchronously,
+ * persisted, then announced to the coordinator as `changed`).
+ *
+ * Routing: the most specific ingest claim wins (exact app and key > exact app > exact key > any);
+ * two workflows may not claim exactly the same thing.
+ */
+import { EventEmitter } from 'node:events';
+import { allowlistContains, parseAllowlist } from '../ingest/ip-allowlist';
+import { parseIp } from '../ingest/ip-address';
+import type { Logger } from '../logger';
+import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from './definition';
+import { WorkflowError } from './steps';
+import type { WorkflowStore } from './store';
+import type { IngestType } from '../coordinator/coordinator.types';
+import type { IpFilter, StepSpec, WorkflowDefinition } from './workflow.types';
+
+export interface RegistryEvents {
+  /** A workflow was created (previous null), updated, or deleted (next null). */
+  changed: [previous: WorkflowDefinition | null, next: WorkflowDefinition | null];
+}
+
+export type RouteResult =
+  | { ok: true; workflow: WorkflowDefinition }
+  | { ok: false; reason: 'no-workflow' | 'ip-denied'; message: string };
+
+interface Claim {
+  kind: 'rtmp' | 'ws';
+  app: string;
+  key: string;
+}
+
+export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
+  readonly #workflows = new Map<string, WorkflowDefinition>();
+  readonly #texts = new Map<string, string>();
+  readonly #store: WorkflowStore | null;
+  readonly #changes = { upserts: {} as Record<string, string>, deleted: [] as string[] };
+  readonly #log: Logger;
+
+  constructor(options: { store: WorkflowStore | null; logger: Logger }) {
+    super();
+    this.#store = options.store;
+    this.#log = options.logger;
+  }
+
+  /**
+   * Start-up: the config file's workflows (or the built-in default when there are none), then the
+   * changes saved from the API. A saved workflow that no longer validates is skipped with an error log.
+   */
+  load(configured: Array<{ definition: WorkflowDefinition; text: string }>): void {
+    const initial = configured.length > 0 ? configured : [{ definition: parseSingleWorkflow(DEFAULT_WORKFLOW_TEXT), text: DEFAULT_WORKFLOW_TEXT }];
+    for (const { definition, text } of initial) this.#put(definition, text);
+    if (this.#store === null) return;
+    const saved = this.#store.load();
+    Object.assign(this.#changes.upserts, saved.upserts);
+    this.#changes.deleted.push(...saved.deleted);
+    for (const name of saved.deleted) this.#remove(name);
+    for (const [name, text] of Object.entries(saved.upserts)) {
+      try {
+        const definition = parseSingleWorkflow(text);
+        this.#checkConflicts(definition);
+        this.#put(definition, text);
+      } catch (err) {
+        this.#log.error({ workflow: name, err: (err as Error).message }, 'saved workflow no longer valid: skipped');
+      }
+    }
+  }
+
+  list(): Array<{ name: string }> {
+    return [...this.#workflows.keys()].sort().map((name) => ({ name }));
+  }
+
+  get(name: string): WorkflowDefinition | undefined {
+    return this.#workflows.get(name);
+  }
+
+  all(): WorkflowDefinition[] {
+    return [...this.#workflows.values()];
+  }
+
+  /**
+   * Creates or replaces the workflow the text defines. Throws a WorkflowError (→ 400) and changes
+   * nothing when the text is invalid or its ingest claims conflict with another workflow.
+   */
+  upsert(text: string): { definition: WorkflowDefinition; created: boolean } {
+    const definition = parseSingleWorkflow(text);
+    this.#checkConflicts(definition);
+    const previous = this.#workflows.get(definition.name) ?? null;
+    this.#changes.upserts[definition.name] = text;
+    this.#changes.deleted = this.#changes.deleted.filter((n) => n !== definition.name);
+    this.#store?.save(this.#changes);
+    this.#put(definition, text);
+    this.emit('changed', previous, definition);
+    return { definition, created: previous === null };
+  }
+
+  /** Stops a workflow; false when there was none. */
+  delete(name: string): boolean {
+    const previous = this.#workflows.get(name);
+    if (previous === undefined) return false;
+    delete this.#changes.upserts[name];
+    if (!this.#changes.deleted.includes(name)) this.#changes.deleted.push(name);
+    this.#store?.save(this.#changes);
+    this.#remove(name);
+    this.emit('changed', previous, null);
+    return true;
+  }
+
+  /** The workflow that owns a publish, or why none does. */
+  route(ingest: IngestType, channel: string, key: string, ip: string): RouteResult {
+    let best: { workflow: WorkflowDefinition; score: number; filter: IpFilter | null } | null = null;
+    for (const workflow of this.#workflows.values()) {
+      for (const step of workflow.steps) {
+        const score = matchScore(step.spec, ingest, channel, key);
+        if (score >= 0 && (best === null || score > best.score)) {
+          best = { workflow, score, filter: 'ipFilter' in step.spec ? step.spec.ipFilter : null };
+        }
+      }
+    }
+    if (best === null) return { ok: false, reason: 'no-workflow', message: `no workflow receives ${ingest} publishes on ${channel}` };
+    if (best.filter !== null && !ipAllowed(best.filter, ip)) {
+      return { ok: false, reason: 'ip-denied', message: `workflow ${best.workflow.name} does not accept publishers from ${ip}` };
+    }
+    return { ok: true, workflow: best.workflow };
+  }
+
+  #put(definition: WorkflowDefinition, text: string): void {
+    this.#workflows.set(definition.name, definition);
+    this.#texts.set(definition.name, text);
+  }
+
+  #remove(name: string): void {
+    this.#workflows.delete(name);
+    this.#texts.delete(name);
+  }
+
+  #checkConflicts(definition: WorkflowDefinition): void {
+    for (const step of definition.steps) {
+      const claim = claimOf(step.spec);
+      if (claim === null) continue;
+      for (const other of this.#workflows.values()) {
+        if (other.name === definition.name) continue;
+        for (const theirs of other.steps) {
+          const c = claimOf(theirs.spec);
+          if (c !== null && c.kind === claim.kind && c.app === claim.app && c.key === claim.key) {
+            throw new WorkflowError(step.line, 1, `${step.type} conflicts with workflow ${other.name}, which already receives the same publishes`);
+          }
+        }
+      }
+    }
+  }
+}
+
+function claimOf(spec: StepSpec): Claim | null {
+  if (spec.type === 'rtmp_receive') return { kind: 'rtmp', app: spec.rtmpApp, key: spec.streamKey };
+  if (spec.type === 'ws_receive') return { kind: 'ws', app: spec.channel, key: '*' };
+  if (spec.type === 'ffmpeg_pull') return { kind: 'rtmp', app: `pull-${spec.streamName}`, key: '*' };
+  return null;
+}
+
+/** How specifically an ingest step matches a publish: -1 not at all; higher wins. */
+function matchScore(spec: StepSpec, ingest: IngestType, channel: string, key: string): number {
+  if (ingest === 'RTMP' && spec.type === 'rtmp_receive') {
+    const app = spec.rtmpApp === '*' ? 0 : spec.rtmpApp === channel ? 2 : -1;
+    const k = spec.streamKey === '*' ? 0 : spec.streamKey === key ? 1 : -1;
+    return app < 0 || k < 0 ? -1 : app + k;
+  }
+  if (ingest === 'WS' && spec.type === 'ws_receive') {
+    return spec.channel === '*' ? 0 : spec.channel === channel ? 2 : -1;
+  }
+  return -1;
+}
+
+function ipAllowed(filter: IpFilter, ip: string): boolean {
+  const parsed = parseIp(ip);
+  if (parsed === null) return filter.mode === 'deny';
+  const listed = allowlistContains(parseAllowlist(filter.list), parsed);
+  return filter.mode === 'allow' ? listed : !listed;
+}

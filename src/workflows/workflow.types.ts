@@ -1,0 +1,61 @@
+/**
+ * Workflows: a named, ordered pipeline of steps that the media of a stream passes through. Every
+ * publish belongs to exactly one workflow, chosen by its ingest step. These are the validated,
+ * typed forms of what the config format says (`config-format.ts` parses the text).
+ */
+
+/** `allow_ips=` / `deny_ips=` on an ingest step: raw comma list of IPs and CIDRs. */
+export interface IpFilter {
+  mode: 'allow' | 'deny';
+  list: string;
+}
+
+export type StepSpec =
+  // ── ingest: which publishes belong to this workflow ──
+  /** RTMP publishes on `rtmp://host/{rtmpApp}/{key}`; `*` matches any app (the app is the channel) or any key. */
+  | { type: 'rtmp_receive'; rtmpApp: string; streamKey: string; ipFilter: IpFilter | null }
+  /** WebSocket publishes on `/{channel}/{key}/publish`; `*` matches any channel. */
+  | { type: 'ws_receive'; channel: string; ipFilter: IpFilter | null }
+  /** A source pulled rather than published: `location` is published as channel `streamName`. */
+  | { type: 'ffmpeg_pull'; location: string; streamName: string }
+  // ── session ──
+  /** The application's key verification; `url`/`timeoutMs` null = the environment's. */
+  | { type: 'verify_key'; url: string | null; timeoutMs: number | null }
+  /** The encoder-pool ladder with its coordinator events; null = the defaults (or the verification answer). */
+  | { type: 'hls_ladder'; resolutions: string | null; record: boolean | null; previews: string | null }
+  // ── media steps (one supervised ffmpeg per stream) ──
+  /** HLS copy into `{HLS_FILESYSTEM_PATH}/{path}/{streamName or channel}.m3u8`. */
+  | { type: 'ffmpeg_hls'; path: string; durationSeconds: number; count: number; streamName: string | null }
+  | { type: 'ffmpeg_push'; target: string }
+  | {
+      type: 'ffmpeg_transcode';
+      vcodec: 'copy' | 'h264';
+      acodec: 'copy' | 'aac';
+      preset: string;
+      size: { width: number; height: number } | null;
+      kbps: number | null;
+    }
+  /** RTMP playback of the stream at `rtmp://host/{rtmpApp}/{streamKey}` (`*` = the publisher's key). */
+  | { type: 'rtmp_watch'; rtmpApp: string; streamKey: string }
+  | { type: 'forward_to_workflow'; targetWorkflow: string };
+
+export type StepType = StepSpec['type'];
+
+export interface StepDefinition {
+  /** Deterministic from type + sorted parameters: an unchanged step keeps its id across updates. */
+  id: string;
+  type: StepType;
+  /** The arguments as written: `key=value` → string, bare flag → null. */
+  parameters: Record<string, string | null>;
+  spec: StepSpec;
+  /** 1-based line in the text it came from. */
+  line: number;
+}
+
+export interface WorkflowDefinition {
+  name: string;
+  steps: StepDefinition[];
+}
+
+export const INGEST_STEPS = new Set<StepType>(['rtmp_receive', 'ws_receive', 'ffmpeg_pull']);
+export const MEDIA_STEPS = new Set<StepType>(['ffmpeg_hls', 'ffmpeg_push', 'ffmpeg_transcode', 'rtmp_watch', 'forward_to_workflow']);
