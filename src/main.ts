@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
 import { healthRoutes } from './api/health';
+import { workflowRoutes } from './api/workflows';
 import { mountRoutes } from './api/http';
 import { uWS, uwsBuild, uwsIsNative } from './api/uws';
 import { ensureBinaries } from './binaries';
@@ -119,6 +120,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       [
         ...healthRoutes({ status: () => (closing ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
         ...commandRoutes(coordinator),
+        ...workflowRoutes(workflows, coordinator),
         ...fileRoutes(config.hlsFilesystemPath),
       ],
       { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing: () => closing },
