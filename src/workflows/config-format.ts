@@ -16,7 +16,11 @@
  * but `"` and whitespace, where `#` starts a comment only at the start of a token (`x#y` stays a
  * value); quoted strings with the escapes `\"` and `\\` (any other backslash is kept as written);
  * `name {}` / `name { }` as an empty block on one line; `{` glued to the last header token
- * (`workflow live{`) or alone on the next line.
+ * (`workflow live{`) or alone on the next line; a comment glued to a brace (`{# …`, `}# …`).
+ *
+ * Braces inside values are kept (`path=/x/{id}`, `json={}`), except that a child line whose last
+ * token ends in `{` is refused as a nested block: quote such a value. Only `[A-Za-z0-9_.-]+` before
+ * the first `=` makes a token `key=value`, so a URL with a query string is one flag.
  *
  * The parser is pure and stops at the first error: by line, and within a line a lexical error
  * (quote, control character) before a semantic one. Errors carry a code, 1-based line and column
