@@ -16,7 +16,11 @@
  * but `"` and whitespace, where `#` starts a comment only at the start of a token (`x#y` stays a
  * value); quoted strings with the escapes `\"` and `\\` (any other backslash is kept as written);
  * `name {}` / `name { }` as an empty block on one line; `{` glued to the last header token
- * (`workflow live{`) or alone on the next line.
+ * (`workflow live{`) or alone on the next line; a comment glued to a brace (`{# …`, `}# …`).
+ *
+ * Braces inside values are kept (`path=/x/{id}`, `json={}`), except that a child line whose last
+ * token ends in `{` is refused as a nested block: quote such a value. Only `[A-Za-z0-9_.-]+` before
+ * the first `=` makes a token `key=value`, so a URL with a query string is one flag.
  *
  * The parser is pure and stops at the first error: by line, and within a line a lexical error
  * (quote, control character) before a semantic one. Errors carry a code, 1-based line and column
@@ -86,6 +90,8 @@ const QUOTE = 0x22;
 const HASH = 0x23;
 const EQUALS = 0x3d;
 const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 const DEL = 0x7f;
 const UNICODE_SPACE = /\s/;
 /** What may stand before `=` for a token to be `key=value`; otherwise the token is a flag, so a
@@ -135,6 +141,10 @@ function tokenize(source: string, line: number): Token[] {
       continue;
     }
     if (c === HASH) break; // a comment: any characters up to the end of the line
+    if ((c === OPEN_BRACE || c === CLOSE_BRACE) && source.charCodeAt(i + 1) === HASH) {
+      tokens.push(unquotedToken(source[i]!, line, column)); // `{# …` and `}# …`: a brace, then a comment
+      break;
+    }
     const start = i;
     const startColumn = column;
     if (c === QUOTE) {
@@ -243,7 +253,7 @@ interface Header {
 interface Block {
   header: Header;
   brace: Position;
-  /** The node children are added to (settings and reactor parameters are checked, not kept per block). */
+  /** Where the steps go; null for settings (added to the flat list) and reactor blocks (checked only). */
   workflow: WorkflowNode | null;
   label: string;
 }
@@ -330,7 +340,7 @@ class Reader {
 
   private topLevel(tokens: Token[]): void {
     const first = tokens[0]!;
-    if (isRaw(first, '}')) throw new ConfigSyntaxError('UNEXPECTED_CLOSE_BRACE', first.line, first.column, '`}` without an open block');
+    if (!first.quoted && first.raw.startsWith('}')) throw new ConfigSyntaxError('UNEXPECTED_CLOSE_BRACE', first.line, first.column, '`}` without an open block');
     const trailing = trailingBrace(tokens);
     const words = trailing === null ? tokens : trailing.words;
     const head = words[0];
@@ -368,7 +378,7 @@ class Reader {
     // where a missing name was expected: the `{` when it is on the header line
     const expected: Position = brace.line === keyword.line ? brace : header.missing;
     let workflow: WorkflowNode | null = null;
-    let label: string = kind;
+    let label = `\`${kind}\``;
     if (kind === 'settings') {
       if (args.length > 0) {
         throw new ConfigSyntaxError('SETTINGS_ARGUMENTS', args[0]!.line, args[0]!.column,
@@ -433,17 +443,17 @@ class Reader {
 
   private child(block: Block, tokens: Token[]): void {
     const first = tokens[0]!;
-    if (isRaw(first, '}')) {
-      if (tokens.length > 1) {
-        throw new ConfigSyntaxError('TEXT_AFTER_BRACE', tokens[1]!.line, tokens[1]!.column, 'only a comment may follow `}` on its line');
-      }
+    if (!first.quoted && first.raw.startsWith('}')) {
+      const next: Position | undefined = first.raw.length > 1 ? { line: first.line, column: first.column + 1 } : tokens[1];
+      if (next !== undefined) throw new ConfigSyntaxError('TEXT_AFTER_BRACE', next.line, next.column, 'only a comment may follow `}` on its line');
       this.block = null;
       return;
     }
     for (let k = 0; k < tokens.length; k++) {
       const t = tokens[k]!;
       const isLast = k === tokens.length - 1;
-      const brace = isRaw(t, '{') ? { before: '', column: t.column } : isLast ? openBraceIn(t, '{') ?? openBraceIn(t, '{}') : null;
+      // `{` or `{}` alone, or a line ending in `{`, would open a block; `a={}` mid-line is a value
+      const brace = isRaw(t, '{') || isRaw(t, '{}') ? { before: '', column: t.column } : isLast ? openBraceIn(t, '{') : null;
       if (brace !== null) {
         const hint = keywordOf(first) !== null
           ? `: is the \`}\` closing the ${block.label} block (line ${block.brace.line}) missing before this line?`
