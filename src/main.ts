@@ -20,7 +20,10 @@ import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
+import { defineWorkflow } from './workflows/definition';
 import { WorkflowRegistry } from './workflows/registry';
+import { WorkflowError } from './workflows/steps';
+import type { WorkflowDefinition } from './workflows/workflow.types';
 import { WorkflowStore } from './workflows/store';
 
 /** Ids of the local servers as listed in `GET /commands/report`. */
@@ -69,7 +72,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     cleanups.push(() => pool.close());
 
     const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }) });
-    workflows.load([]);
+    workflows.load(configuredWorkflows(config));
     let rtmpPort = 0;
     const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort) : null;
 
@@ -167,6 +170,24 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     await undo();
     throw err;
   }
+}
+
+/** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */
+function configuredWorkflows(config: Readonly<Config>): Array<{ definition: WorkflowDefinition; text: string }> {
+  const file = config.configFile;
+  if (file === null) return [];
+  const out: Array<{ definition: WorkflowDefinition; text: string }> = [];
+  const problems: string[] = [];
+  for (const node of file.workflows) {
+    try {
+      out.push({ definition: defineWorkflow(node), text: '' });
+    } catch (err) {
+      if (!(err instanceof WorkflowError)) throw err;
+      problems.push(`${file.path}: ${err.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
 }
 
 function isWildcard(address: string): boolean {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { ConfigSyntaxError, parseConfigText, type WorkflowNode } from '../workflows/config-format';
 import { boolean, ConfigValueError, decimal, httpUrl, integer, oneOf, port, text, type Parser } from './variables';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -26,6 +27,8 @@ export type IncomingAuth =
   | { method: 'Bearer'; token: string };
 
 export interface Config {
+  /** The config file read (CASTLINE_CONFIG, or ./castline.config when it exists) and its workflows; null = none. */
+  configFile: { path: string; workflows: WorkflowNode[] } | null;
   /** HTTP + WebSocket port (API, WS ingest, files). 0 = any free port. Default 8080. */
   httpPort: number;
   /** Address every listener binds to. Default 0.0.0.0. */
@@ -164,6 +167,7 @@ export const VARIABLES: readonly Variable[] = [
   v('ENCODE_STOP_GRACE_SECONDS', '10', decimal(0, 600), 'Seconds ffmpeg gets to flush its last segment after the stream ends.'),
   v('ENCODER_STALL_TIMEOUT_SECONDS', '30', decimal(1, 3600), 'Seconds without input after which a stream is ended.'),
   v('ENCODER_MAX_RESTARTS', '3', integer(0, 100), 'ffmpeg restarts allowed per stream while its publisher is live.'),
+  v('CASTLINE_CONFIG', '', text, 'Config file with `settings { … }` (these names in lower case; the environment wins) and `workflow` nodes. Default: ./castline.config when it exists.'),
 ];
 
 function httpOrEmpty(raw: string): string {
@@ -192,11 +196,16 @@ export interface LoadOptions {
   cwd?: string;
 }
 
-/** Builds the Config, or throws a ConfigError listing every invalid variable. */
+/**
+ * Builds the Config, or throws a ConfigError listing every invalid variable. Layers, later wins:
+ * defaults, the config file's `settings` (same names, lower-case), `.env`, the environment.
+ */
 export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const cwd = options.cwd ?? process.cwd();
-  const env = { ...readDotenv(options.dotenvPath === undefined ? path.join(cwd, '.env') : options.dotenvPath), ...(options.env ?? process.env) };
-  const problems: string[] = [];
+  const outer = { ...readDotenv(options.dotenvPath === undefined ? path.join(cwd, '.env') : options.dotenvPath), ...(options.env ?? process.env) };
+  const file = readConfigFile(outer.CASTLINE_CONFIG, cwd);
+  const env = { ...file.settings, ...outer };
+  const problems: string[] = [...file.problems];
   const values = new Map<string, unknown>();
   for (const variable of VARIABLES) {
     const raw = env[variable.name];
@@ -240,6 +249,7 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const mib = (name: string) => Math.round(get<number>(name) * 1024 * 1024);
 
   const config: Config = {
+    configFile: file.path === null ? null : { path: file.path, workflows: file.workflows },
     httpPort: get('HTTP_PORT'),
     bindAddress: get<string>('BIND_ADDRESS').trim(),
     rtmpPort: get('RTMP_PORT'),
@@ -291,6 +301,37 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** The config file's settings (as environment names) and workflow nodes; problems name file, line and column. */
+function readConfigFile(given: string | undefined, cwd: string): { path: string | null; settings: Record<string, string>; workflows: WorkflowNode[]; problems: string[] } {
+  const none = { path: null, settings: {}, workflows: [], problems: [] };
+  const explicit = given !== undefined && given.trim() !== '';
+  const file = path.resolve(cwd, explicit ? given.trim() : 'castline.config');
+  if (!explicit && !fs.existsSync(file)) return none;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ...none, problems: [`CASTLINE_CONFIG=${JSON.stringify(given)} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+  }
+  try {
+    const parsed = parseConfigText(text);
+    const settings: Record<string, string> = {};
+    const problems: string[] = [];
+    const known = new Set(VARIABLES.map((v) => v.name));
+    for (const s of parsed.settings) {
+      const name = s.name.toUpperCase();
+      if (!known.has(name) || name === 'CASTLINE_CONFIG') problems.push(`${file}: line ${s.line}, column ${s.column}: unknown setting '${s.name}' (settings use the environment variables' names in lower case)`);
+      else if (s.value === null) problems.push(`${file}: line ${s.line}, column ${s.column}: setting '${s.name}' needs a value`);
+      else settings[name] = s.value;
+    }
+    for (const r of parsed.reactors) problems.push(`${file}: line ${r.line}, column ${r.column}: reactors are not supported`);
+    return { path: file, settings, workflows: parsed.workflows, problems };
+  } catch (err) {
+    if (err instanceof ConfigSyntaxError) return { ...none, problems: [`${file}: ${err.message}`] };
+    throw err;
+  }
 }
 
 function readDotenv(file: string | null): Record<string, string> {
