@@ -20,7 +20,7 @@ import { initialOutputs, StreamOutputs, type OutputsState } from './outputs';
 import { lastLine, ProbeError, runProbe } from './probe';
 import { SegmentListReader } from './segment-list';
 import type { JobOptions, WorkerTask, WorkerToMain } from './worker.types';
-import { WsSource } from './ws-source';
+import { WsInput } from './ws-input';
 
 type RunOutcome =
   | { kind: 'ended' }
@@ -30,62 +30,6 @@ type RunOutcome =
 
 const POLL_MS = 200;
 const INVALID_MEDIA_PATTERN = /Invalid data found|Could not find codec parameters|does not contain any stream|Stream map .* matches no streams|Error while decoding|moov atom not found|EBML header parsing failed/i;
-
-/** Input chunks of a WS source: buffered until an ffmpeg is attached, then forwarded. */
-class WsInput {
-  readonly source: WsSource;
-  private buffered: Buffer[] = [];
-  private sink: ((chunk: Buffer) => void) | null = null;
-  private endSink: (() => void) | null = null;
-  lastByteAt = Date.now();
-  bytes = 0;
-  ended = false;
-  endError: string | null = null;
-  private endWaiters: Array<() => void> = [];
-  private firstChunkWaiters: Array<() => void> = [];
-
-  constructor(uri: string, private readonly onChunk?: (chunk: Buffer) => void) {
-    this.source = new WsSource(uri, {
-      chunk: (data) => {
-        this.lastByteAt = Date.now();
-        this.bytes += data.length;
-        this.onChunk?.(data);
-        if (this.sink) this.sink(data);
-        else this.buffered.push(data);
-        this.firstChunkWaiters.splice(0).forEach((w) => w());
-      },
-      end: (error) => {
-        this.ended = true;
-        this.endError = error;
-        this.endSink?.();
-        this.endWaiters.splice(0).forEach((w) => w());
-        this.firstChunkWaiters.splice(0).forEach((w) => w());
-      },
-    });
-  }
-
-  /** Resolves once a chunk arrived or the input ended. */
-  firstChunk(): Promise<void> {
-    return this.bytes > 0 || this.ended ? Promise.resolve() : new Promise((r) => this.firstChunkWaiters.push(r));
-  }
-
-  whenEnded(): Promise<void> {
-    return this.ended ? Promise.resolve() : new Promise((r) => this.endWaiters.push(r));
-  }
-
-  /** Sends everything received so far, then every new chunk, to `write`; `end` on EOF. */
-  attach(write: (chunk: Buffer) => void, end: () => void): void {
-    for (const chunk of this.buffered) write(chunk);
-    this.buffered = [];
-    this.sink = write;
-    this.endSink = end;
-    if (this.ended) end();
-  }
-
-  close(): void {
-    this.source.close();
-  }
-}
 
 export class EncodeJobRunner {
   private readonly ref: StreamRef;

@@ -17,7 +17,10 @@ export class FfmpegRun {
   readonly exited: Promise<FfmpegExit>;
   /** Date.now() of the last progress (out_time moved forward). */
   lastProgressAt = Date.now();
+  /** Called once, the first time ffmpeg reports output (out_time > 0 or bytes written). */
+  onFirstOutput: (() => void) | null = null;
   private outTime = -1;
+  private producedOutput = false;
   private stderrTail = '';
   private killTimer: NodeJS.Timeout | null = null;
   private done = false;
@@ -42,7 +45,10 @@ export class FfmpegRun {
           if (Number.isFinite(t) && t > this.outTime) {
             this.outTime = t;
             this.lastProgressAt = Date.now();
+            if (t > 0) this.firstOutput();
           }
+        } else if (line.startsWith('total_size=') && Number(line.slice(11)) > 0) {
+          this.firstOutput();
         }
       }
     });
@@ -61,6 +67,17 @@ export class FfmpegRun {
       });
       this.child.on('close', finish);
     });
+  }
+
+  private firstOutput(): void {
+    if (this.producedOutput) return;
+    this.producedOutput = true;
+    this.onFirstOutput?.();
+  }
+
+  /** Whether ffmpeg has reported any output yet. */
+  get hasOutput(): boolean {
+    return this.producedOutput;
   }
 
   get pid(): number | undefined {

@@ -1,6 +1,10 @@
 /**
  * The local encoder: a piscina worker-thread pool running one long-lived encode job per stream
- * (`concurrentTasksPerWorker` sized so no stream waits in the queue). Implements `Encoder`.
+ * (`concurrentTasksPerWorker` sized so no stream waits in the queue). Implements `Encoder`, and
+ * `StepRunner` for workflow step jobs (one supervised ffmpeg each, see `step-job.ts`): those run
+ * in a second piscina of the same worker file, created on the first step, so they never take a
+ * stream's slot and do not count toward `capacity`; they are tracked, stopped on `close()` and
+ * orphan-killed exactly like encode jobs.
  *
  * The main thread keeps, per job: the ffmpeg/ffprobe PIDs (so a dead worker's ffmpeg is still
  * killed), and a mirror of the outputs state (so a restart with `attempt > 0` continues the
@@ -15,9 +19,11 @@ import { ffmpegPath } from '../binaries';
 import type { Config } from '../config/config';
 import { silentLogger, type Logger } from '../logger';
 import { FileStorage } from '../storage/filesystem';
-import type { EncodeHandle, EncodeJob, Encoder, EncoderReport } from './encoder.types';
+import type { EncodeHandle, EncodeJob, Encoder, EncoderReport, StepJob, StepReport, StepRunner } from './encoder.types';
 import { applyOutputEvent, finalizeSync, type OutputsState } from './outputs';
-import type { JobOptions, WorkerTask, WorkerToMain } from './worker.types';
+import { hlsPlaylistPath } from './step-args';
+import { endHlsPlaylistSync } from './step-playlist';
+import type { JobOptions, StepExited, StepOptions, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
 
 export interface EncoderPoolOptions {
   /** Encoder id shown in reports. Default 0. */
@@ -34,28 +40,49 @@ export interface EncoderPoolOptions {
   /** How long a crashed stream's outputs state is kept for a restart with `attempt > 0`. Default 10 min. */
   retainMs?: number;
   ffmpegPath?: string;
+  /** Step jobs: a run that produced output this long resets the restart count. Default 30. */
+  stepStableRunSeconds?: number;
 }
 
 type ExitedReport = Extract<EncoderReport, { type: 'exited' }>;
 
-interface ActiveJob {
-  key: string;
-  job: EncodeJob;
+/** What the main thread tracks of any job running in a worker (encode or step). */
+interface TrackedJob {
   port: MessagePort;
+  /** ffmpeg/ffprobe PIDs the job runs now (killed from here if its worker dies). */
   pids: Set<number>;
-  mirror: OutputsState | null;
   exited: boolean;
-  report: (r: EncoderReport) => void;
   done: Promise<void>;
   resolveDone: () => void;
   killTimer: NodeJS.Timeout | null;
 }
 
-export class EncoderPool implements Encoder {
+interface ActiveJob extends TrackedJob {
+  key: string;
+  job: EncodeJob;
+  mirror: OutputsState | null;
+  report: (r: EncoderReport) => void;
+}
+
+interface ActiveStep extends TrackedJob {
+  id: number;
+  job: StepJob;
+  report: (r: StepReport) => void;
+}
+
+/** Step jobs per step thread: they are I/O-bound (ffmpeg does the work). */
+const STEPS_PER_THREAD = 64;
+
+export class EncoderPool implements Encoder, StepRunner {
   readonly id: number;
   readonly capacity: number;
   private readonly piscina: Piscina;
   private readonly jobs = new Map<string, ActiveJob>();
+  private readonly steps = new Map<number, ActiveStep>();
+  private stepPiscina: Piscina | null = null;
+  private nextStepId = 1;
+  private readonly stepOptions: StepOptions;
+  private readonly maxThreads: number;
   private readonly retained = new Map<string, { state: OutputsState; timer: NodeJS.Timeout }>();
   private readonly storage: FileStorage;
   private readonly jobOptions: JobOptions;
@@ -87,7 +114,16 @@ export class EncoderPool implements Encoder {
       maxRestarts: e.maxRestarts,
       restartBackoffMs: options.restartBackoffMs ?? 1000,
     };
+    this.stepOptions = {
+      ffmpegPath: this.jobOptions.ffmpegPath,
+      stopGraceSeconds: e.stopGraceSeconds,
+      stallTimeoutSeconds: e.stallTimeoutSeconds,
+      maxRestarts: e.maxRestarts,
+      restartBackoffMs: this.jobOptions.restartBackoffMs,
+      stableRunSeconds: options.stepStableRunSeconds ?? 30,
+    };
     const maxThreads = options.maxThreads ?? Math.max(1, Math.min(2, os.cpus().length));
+    this.maxThreads = maxThreads;
     this.piscina = new Piscina({
       filename: path.join(__dirname, 'worker.js'),
       name: 'encode',
@@ -111,9 +147,23 @@ export class EncoderPool implements Encoder {
     return this.piscina.threads;
   }
 
-  /** PIDs of every ffmpeg/ffprobe this pool runs now. */
+  /** Step jobs running now (not counted in `active` nor against `capacity`). */
+  get activeSteps(): number {
+    return this.steps.size;
+  }
+
+  /** The step jobs' worker threads (tests use it to kill one). */
+  get stepThreads(): readonly Worker[] {
+    return this.stepPiscina?.threads ?? [];
+  }
+
+  /** PIDs of every ffmpeg/ffprobe this pool runs now (encode and step jobs). */
   get childPids(): number[] {
-    return [...this.jobs.values()].flatMap((j) => [...j.pids]);
+    return this.tracked().flatMap((j) => [...j.pids]);
+  }
+
+  private tracked(): TrackedJob[] {
+    return [...this.jobs.values(), ...this.steps.values()];
   }
 
   start(job: EncodeJob, report: (r: EncoderReport) => void): EncodeHandle {
@@ -160,6 +210,82 @@ export class EncoderPool implements Encoder {
     };
   }
 
+  startStep(job: StepJob, report: (r: StepReport) => void): EncodeHandle {
+    if (this.closing) {
+      setImmediate(() => safeReport(report, { type: 'exited', clean: false, error: { code: 'SHUTTING_DOWN', message: 'the encoder is shutting down' } }, this.logger));
+      return { stop: () => undefined };
+    }
+    const { port1, port2 } = new MessageChannel();
+    let resolveDone!: () => void;
+    const active: ActiveStep = {
+      id: this.nextStepId++, job, port: port1, pids: new Set(), exited: false, report,
+      done: new Promise<void>((r) => { resolveDone = r; }), resolveDone: () => resolveDone(), killTimer: null,
+    };
+    this.steps.set(active.id, active);
+    port1.on('message', (message: StepWorkerToMain) => this.onStepMessage(active, message));
+    const task: StepTask = { job, options: this.stepOptions, port: port2 as unknown as StepTask['port'] };
+    this.stepPool().run(task, { name: 'step', transferList: [port2 as unknown as MessagePort] }).then(
+      (exited: StepExited) => {
+        if (!active.exited) setTimeout(() => this.finishStep(active, exited), 100);
+      },
+      (err: unknown) => this.onStepWorkerDied(active, err),
+    );
+    return { stop: () => this.stopJob(active) };
+  }
+
+  private stepPool(): Piscina {
+    this.stepPiscina ??= new Piscina({
+      filename: path.join(__dirname, 'worker.js'),
+      name: 'step',
+      minThreads: 0,
+      maxThreads: this.maxThreads,
+      concurrentTasksPerWorker: STEPS_PER_THREAD,
+      atomics: 'disabled',
+      idleTimeout: 60_000,
+    });
+    return this.stepPiscina;
+  }
+
+  private onStepMessage(active: ActiveStep, message: StepWorkerToMain): void {
+    switch (message.type) {
+      case 'child':
+        if (message.alive) active.pids.add(message.pid);
+        else active.pids.delete(message.pid);
+        break;
+      case 'report':
+        if (message.report.type === 'exited') this.finishStep(active, message.report);
+        else if (!active.exited) safeReport(active.report, message.report, this.logger);
+        break;
+    }
+  }
+
+  private onStepWorkerDied(active: ActiveStep, err: unknown): void {
+    if (active.exited) return;
+    this.killPids(active);
+    active.pids.clear();
+    const step = active.job.step;
+    if (step.type === 'ffmpeg_hls') {
+      try {
+        endHlsPlaylistSync(hlsPlaylistPath(step));
+      } catch (e) {
+        this.logger.error({ err: e, step: active.job.label }, 'could not finalize the playlist of a dead step worker');
+      }
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    this.logger.error({ step: active.job.label, message }, 'step worker died');
+    this.finishStep(active, { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: `step worker thread died: ${message}` } });
+  }
+
+  private finishStep(active: ActiveStep, exited: StepExited): void {
+    if (active.exited) return;
+    active.exited = true;
+    if (active.killTimer) clearTimeout(active.killTimer);
+    this.steps.delete(active.id);
+    active.port.close();
+    active.resolveDone();
+    safeReport(active.report, exited, this.logger);
+  }
+
   private onMessage(active: ActiveJob, message: WorkerToMain): void {
     switch (message.type) {
       case 'child':
@@ -179,7 +305,7 @@ export class EncoderPool implements Encoder {
     }
   }
 
-  private stopJob(active: ActiveJob): void {
+  private stopJob(active: TrackedJob): void {
     if (active.exited || active.killTimer) return;
     active.port.postMessage({ type: 'stop' });
     // Safety net if the job itself does not end: kill its processes (the job then finishes).
@@ -187,7 +313,7 @@ export class EncoderPool implements Encoder {
     active.killTimer.unref();
   }
 
-  private killPids(active: ActiveJob): void {
+  private killPids(active: TrackedJob): void {
     for (const pid of active.pids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -229,7 +355,7 @@ export class EncoderPool implements Encoder {
   }
 
   private killAllNow(): void {
-    for (const active of this.jobs.values()) this.killPids(active);
+    for (const active of this.tracked()) this.killPids(active);
   }
 
   /** Stops every job, waits for them (SIGKILL after the grace period), then destroys the pool. Idempotent. */
@@ -239,7 +365,7 @@ export class EncoderPool implements Encoder {
   }
 
   private async doClose(): Promise<void> {
-    const jobs = [...this.jobs.values()];
+    const jobs = this.tracked();
     for (const active of jobs) this.stopJob(active);
     const all = Promise.all(jobs.map((j) => j.done));
     const graceMs = (this.jobOptions.stopGraceSeconds + 2) * 1000;
@@ -252,13 +378,13 @@ export class EncoderPool implements Encoder {
     }
     for (const kept of this.retained.values()) clearTimeout(kept.timer);
     this.retained.clear();
-    await this.piscina.destroy();
+    await Promise.all([this.piscina.destroy(), this.stepPiscina?.destroy()]);
     this.killAllNow();
     process.off('exit', this.onProcessExit);
   }
 }
 
-function safeReport(report: (r: EncoderReport) => void, r: EncoderReport, logger: Logger): void {
+function safeReport<R>(report: (r: R) => void, r: R, logger: Logger): void {
   try {
     report(r);
   } catch (err) {

@@ -3,7 +3,7 @@
  * MessagePort. Everything here is structured-clone safe.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { EncodeJob, EncoderReport } from './encoder.types';
+import type { EncodeJob, EncoderReport, StepJob, StepReport } from './encoder.types';
 import type { OutputEvent, OutputsState } from './outputs';
 
 /** The encoding settings a job needs (a slice of `config.encoding` plus paths). */
@@ -41,3 +41,29 @@ export type WorkerToMain =
   | { type: 'report'; report: EncoderReport };
 
 export type MainToWorker = { type: 'stop' };
+
+/** The settings a step job needs (a slice of `config.encoding`). */
+export interface StepOptions {
+  ffmpegPath: string;
+  stopGraceSeconds: number;
+  /** No ffmpeg progress for this long ends the job (`INPUT_STALLED`); also the wait for a WS input's first bytes. */
+  stallTimeoutSeconds: number;
+  /** ffmpeg restarts inside the job (counted since the last run that stayed up `stableRunSeconds`). */
+  maxRestarts: number;
+  /** First restart delay in ms (doubles per restart, capped at 8 s). */
+  restartBackoffMs: number;
+  /** A run that was producing output this long resets the restart count. */
+  stableRunSeconds: number;
+}
+
+export interface StepTask {
+  job: StepJob;
+  options: StepOptions;
+  port: MessagePort;
+}
+
+export type StepExited = Extract<StepReport, { type: 'exited' }>;
+
+export type StepWorkerToMain =
+  | { type: 'child'; pid: number; alive: boolean }
+  | { type: 'report'; report: StepReport };

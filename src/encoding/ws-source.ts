@@ -1,9 +1,13 @@
 /**
  * Pulls a WS-published stream like a remote encoder would (cluster-protocols §1): a WebSocket
- * client on `{uri}/receive-clear-cache`, `h` heartbeats, every binary message is the next chunk of
- * the byte stream; the socket closing is the end of the input.
+ * client on `{uri}/receive-clear-cache` (the HLS ladder encoder) or `{uri}/receive` (workflow
+ * steps, which must not clear the ingest's cache), `h` heartbeats, every binary message is the
+ * next chunk of the byte stream; the socket closing is the end of the input.
  */
 import WebSocket from 'ws';
+
+/** The receive endpoint: the ladder encoder clears the ingest's chunk cache, other receivers don't. */
+export type WsReceiveEndpoint = 'receive-clear-cache' | 'receive';
 
 export interface WsSourceEvents {
   chunk(data: Buffer): void;
@@ -16,8 +20,8 @@ export class WsSource {
   private heartbeat: NodeJS.Timeout | null = null;
   private ended = false;
 
-  constructor(uri: string, private readonly events: WsSourceEvents, heartbeatSeconds = 20) {
-    const url = `${uri.replace(/\/+$/, '')}/receive-clear-cache`;
+  constructor(uri: string, private readonly events: WsSourceEvents, heartbeatSeconds = 20, endpoint: WsReceiveEndpoint = 'receive-clear-cache') {
+    const url = `${uri.replace(/\/+$/, '')}/${endpoint}`;
     const ws = new WebSocket(url, { perMessageDeflate: false });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';

@@ -4,7 +4,7 @@
  * stream (FLV H.264/AAC test pattern, WebM VP8/Opus like a browser, or bad bytes) until the
  * publish "session" is over; after that, receivers are refused (publisher gone).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ffmpegPath } from '../../src/binaries';
@@ -111,4 +111,94 @@ export class TestMediaSource {
     for (const s of this.sockets) s.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
+}
+
+/** A TCP port free right now (for ffmpeg `-listen 1` servers). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Waits until something LISTENs on 127.0.0.1:port (read from /proc/net/tcp, so no connection is
+ * made: an ffmpeg `-listen 1` server accepts exactly one).
+ */
+export async function waitListening(port: number, timeoutMs = 10_000): Promise<void> {
+  const fs = await import('node:fs');
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const table = fs.readFileSync('/proc/net/tcp', 'utf8');
+    if (table.split('\n').some((l) => { const f = l.trim().split(/\s+/); return f[1]?.endsWith(`:${hex}`) && f[3] === '0A'; })) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/** ffmpeg as an RTMP server accepting ONE publisher, copying what it receives into `file` (FLV). */
+export class RtmpSink {
+  readonly exited: Promise<number | null>;
+  private constructor(readonly url: string, readonly file: string, private readonly child: ChildProcess) {
+    this.exited = new Promise((r) => child.on('close', (code) => r(code)));
+  }
+
+  static async start(file: string, key: string): Promise<RtmpSink> {
+    const port = await freePort();
+    const url = `rtmp://127.0.0.1:${port}/app/${key}`;
+    const child = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-listen', '1', '-f', 'flv', '-i', url, '-c', 'copy', '-y', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.resume();
+    const sink = new RtmpSink(url, file, child);
+    await waitListening(port);
+    return sink;
+  }
+
+  close(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** ffmpeg as an RTMP server serving ONE player a live test pattern (H.264/AAC) for `seconds`. */
+export class RtmpTestSource {
+  readonly exited: Promise<number | null>;
+  private constructor(readonly url: string, private readonly child: ChildProcess) {
+    this.exited = new Promise((r) => child.on('close', (code) => r(code)));
+  }
+
+  static async start(seconds: number, key: string, size = '320x180'): Promise<RtmpTestSource> {
+    const port = await freePort();
+    const url = `rtmp://127.0.0.1:${port}/live/${key}`;
+    const child = spawn(ffmpegPath, [
+      '-hide_banner', '-loglevel', 'error',
+      '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=15`, '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+      '-f', 'flv', '-listen', '1', url,
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.resume();
+    const source = new RtmpTestSource(url, child);
+    await waitListening(port);
+    return source;
+  }
+
+  close(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** Writes a short test file (`.mp4` H.264/AAC, or `.webm` VP8/Opus) for pull tests. */
+export function writeTestFile(file: string, seconds: number): void {
+  const codecs = file.endsWith('.webm')
+    ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-c:a', 'libopus']
+    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac'];
+  const res = spawnSync(ffmpegPath, [
+    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(seconds), ...codecs, '-y', file,
+  ]);
+  if (res.status !== 0) throw new Error(`could not write ${file}`);
 }
