@@ -78,7 +78,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
 
     const coordinator = new Coordinator({
       workflows,
-      steps: null, // wired to the pool once it runs step jobs
+      steps: pool,
       planContext: { hlsRoot: config.hlsFilesystemPath, internal },
       verifier: {
         verify: async (request, plan, signal) => {
