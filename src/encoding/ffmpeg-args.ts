@@ -50,9 +50,21 @@ export function videoFilter(r: Rendition, info: SourceInfo): string {
   return filters.join(',');
 }
 
+/**
+ * Live rungs: no x264 lookahead. With `veryfast` (rc-lookahead 10, 3 B-frames, auto sync-lookahead)
+ * x264 holds ~16 frames before it outputs one, so the keyframe that closes a segment left the
+ * encoder ~0.65 s after it arrived (0.53 s at 30 fps, more at low fps): the first HLS-LIVE came
+ * 3.6 s after the publisher's first byte vs 2.9 s for ORIGINAL copy (bench/latency.ts). Without
+ * lookahead (which also turns mb-tree off) the hold is the B-frames and the frame threads only:
+ * +0.28 s instead of +0.66 s, for -0.1 dB PSNR at the same bitrate on a hard zoom (lavfi
+ * mandelbrot, 640x360 at 800k) and no measurable change on testsrc2. `-tune zerolatency` gets
+ * +0.07 s but drops B-frames and costs -0.5 dB there; bench/RESULTS.md has the whole table.
+ */
+export const X264_LIVE_PARAMS: readonly string[] = ['-x264-params', 'rc-lookahead=0:sync-lookahead=0'];
+
 export function h264Args(r: Rendition, level: number, options: EncodingOptions): string[] {
   const args = ['-c:v', options.videoCodec, '-preset', options.h264Preset];
-  if (options.videoCodec === 'libx264') args.push('-profile:v', 'high', '-level:v', (level / 10).toFixed(1));
+  if (options.videoCodec === 'libx264') args.push('-profile:v', 'high', '-level:v', (level / 10).toFixed(1), ...X264_LIVE_PARAMS);
   args.push('-pix_fmt', options.pixelFormat);
   args.push('-b:v', `${r.videoKbps}k`, '-maxrate', `${r.videoKbps}k`, '-bufsize', `${2 * r.videoKbps}k`);
   // Keyframes at every multiple of T in every rendition: segment boundaries align across the ladder.
