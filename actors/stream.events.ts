@@ -31,6 +31,8 @@ export interface StreamInput {
 /** What one session runs, derived from its workflow (src/workflows/plan.ts). */
 export interface SessionPlan {
   workflow: string;
+  /** The session was opened for this workflow by an internal source (ffmpeg_pull), not routed to it. */
+  pinned: boolean;
   /** Key verification; null = the workflow has no verify_key step (every key accepted). */
   verify: { url: string | null; timeoutMs: number | null } | null;
   /** The HLS ladder; null = no hls_ladder step (no encoder is used). */

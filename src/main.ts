@@ -21,6 +21,7 @@ import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { defineWorkflow } from './workflows/definition';
+import { PullSources } from './workflows/pull-sources';
 import { WorkflowRegistry } from './workflows/registry';
 import { WorkflowError } from './workflows/steps';
 import type { WorkflowDefinition } from './workflows/workflow.types';
@@ -71,7 +72,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
     cleanups.push(() => pool.close());
 
-    const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }) });
+    const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
     workflows.load(configuredWorkflows(config));
     let rtmpPort = 0;
     const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort) : null;
@@ -144,6 +145,9 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       cleanups.push(() => rtmp.close());
       rtmpPort = rtmp.port;
       coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
+      const pulls = new PullSources({ registry: workflows, coordinator, steps: pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
+      pulls.start();
+      cleanups.push(() => pulls.close());
     }
 
     const shown = advertisedHost;

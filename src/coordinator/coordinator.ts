@@ -147,7 +147,8 @@ export class Coordinator implements StreamCoordinator {
     if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
     if (this.#shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
     if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
-    const route = this.#options.workflows.route(request.ingest, channel, key, request.userIp);
+    const pinned = request.workflow !== undefined;
+    const route = pinned ? pinnedRoute(this.#options.workflows.get(request.workflow!)) : this.#options.workflows.route(request.ingest, channel, key, request.userIp);
     if (!route.ok) return refused(route.reason === 'ip-denied' ? 'IP_DENIED' : 'NO_WORKFLOW', route.message);
 
     const streamId = newStreamId();
@@ -163,7 +164,7 @@ export class Coordinator implements StreamCoordinator {
         source: request.source,
         disconnect: request.disconnect,
         policy: this.#options.policy,
-        plan: this.#plan(route.workflow, { channel, key, streamId, source: request.source }),
+        plan: this.#plan(route.workflow, { channel, key, streamId, source: request.source }, pinned),
       },
     });
     this.#register(actor);
@@ -337,8 +338,8 @@ export class Coordinator implements StreamCoordinator {
     return out;
   }
 
-  #plan(definition: WorkflowDefinition, session: { channel: string; key: string; streamId: string; source: PublishRequest['source'] }): SessionPlan {
-    return planSession(definition, { ...session, ...this.#options.planContext, workflow: (name) => this.#options.workflows.get(name) });
+  #plan(definition: WorkflowDefinition, session: { channel: string; key: string; streamId: string; source: PublishRequest['source'] }, pinned: boolean): SessionPlan {
+    return planSession(definition, { ...session, ...this.#options.planContext, workflow: (name) => this.#options.workflows.get(name) }, pinned);
   }
 
   /**
@@ -355,7 +356,7 @@ export class Coordinator implements StreamCoordinator {
         continue;
       }
       const c = snap.context;
-      const route = this.#options.workflows.route(c.ingest, c.channel, c.key, c.userIp);
+      const route = c.plan.pinned ? pinnedRoute(this.#options.workflows.get(c.plan.workflow)) : this.#options.workflows.route(c.ingest, c.channel, c.key, c.userIp);
       if (!route.ok || route.workflow.name !== c.plan.workflow) {
         if (c.plan.workflow === previous?.name || c.plan.workflow === next?.name) {
           this.#log.info({ ch: c.channel, streamId: c.streamId, workflow: c.plan.workflow }, 'workflow no longer receives this stream: closing it');
@@ -363,7 +364,7 @@ export class Coordinator implements StreamCoordinator {
         }
         continue;
       }
-      actor.send({ type: 'WORKFLOW_UPDATED', plan: this.#plan(route.workflow, c) });
+      actor.send({ type: 'WORKFLOW_UPDATED', plan: this.#plan(route.workflow, c, c.plan.pinned) });
     }
   }
 
@@ -415,6 +416,10 @@ export class Coordinator implements StreamCoordinator {
       if (!exited) handle.stop();
     };
   }
+}
+
+function pinnedRoute(workflow: WorkflowDefinition | undefined): ReturnType<WorkflowRegistry['route']> {
+  return workflow === undefined ? { ok: false, reason: 'no-workflow', message: 'the workflow is gone' } : { ok: true, workflow };
 }
 
 function refused(code: Extract<PublishDecision, { accepted: false }>['code'], message: string): PublishDecision {

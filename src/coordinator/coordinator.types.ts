@@ -87,6 +87,11 @@ export interface PublishRequest {
    * encoder error; the ingest then reports `publisherGone` as usual. Must be idempotent.
    */
   disconnect(reason: CloseReason): void;
+  /**
+   * Internal sources only (a workflow's ffmpeg_pull): the workflow that owns this stream. Routing
+   * and key verification are skipped; the session follows that workflow until it is deleted.
+   */
+  workflow?: string;
 }
 
 export type PublishDecision =

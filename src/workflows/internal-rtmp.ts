@@ -27,6 +27,11 @@ export class InternalRtmp {
     return { publish: url, play: url };
   }
 
+  /** Where a workflow's ffmpeg_pull step publishes what it pulls (the session's source). */
+  pullOutput(workflow: string, stepId: string): string {
+    return this.#url(INTERNAL_APP, `pull-${workflow.replace(/[^A-Za-z0-9_-]/g, '_')}-${stepId}`);
+  }
+
   /** Where an rtmp_watch step publishes its copy for players of `rtmp://host/{app}/{key}`. */
   watchOutput(app: string, key: string): string {
     return this.#url(app, key);

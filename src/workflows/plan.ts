@@ -23,9 +23,11 @@ export interface PlanContext {
   workflow: (name: string) => WorkflowDefinition | undefined;
 }
 
-export function planSession(definition: WorkflowDefinition, ctx: PlanContext): SessionPlan {
-  const plan: SessionPlan = { workflow: definition.name, verify: null, ladder: null, steps: [] };
+/** `pinned`: an internal source (ffmpeg_pull) of this workflow — no key verification. */
+export function planSession(definition: WorkflowDefinition, ctx: PlanContext, pinned = false): SessionPlan {
+  const plan: SessionPlan = { workflow: definition.name, pinned, verify: null, ladder: null, steps: [] };
   addSteps(plan, definition, ctx, ctx.source, new Set([definition.name]), '');
+  if (pinned) plan.verify = null;
   return plan;
 }
 

@@ -38,10 +38,14 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   readonly #changes = { upserts: {} as Record<string, string>, deleted: [] as string[] };
   readonly #log: Logger;
 
-  constructor(options: { store: WorkflowStore | null; logger: Logger }) {
+  readonly #rtmp: boolean;
+
+  /** `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true. */
+  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean }) {
     super();
     this.#store = options.store;
     this.#log = options.logger;
+    this.#rtmp = options.rtmp ?? true;
   }
 
   /**
@@ -50,7 +54,10 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
    */
   load(configured: Array<{ definition: WorkflowDefinition; text: string }>): void {
     const initial = configured.length > 0 ? configured : [{ definition: parseSingleWorkflow(DEFAULT_WORKFLOW_TEXT), text: DEFAULT_WORKFLOW_TEXT }];
-    for (const { definition, text } of initial) this.#put(definition, text);
+    for (const { definition, text } of initial) {
+      if (configured.length > 0) this.#checkConflicts(definition);
+      this.#put(definition, text);
+    }
     if (this.#store === null) return;
     const saved = this.#store.load();
     Object.assign(this.#changes.upserts, saved.upserts);
@@ -137,6 +144,9 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
 
   #checkConflicts(definition: WorkflowDefinition): void {
     for (const step of definition.steps) {
+      if (!this.#rtmp && NEEDS_RTMP.has(step.type)) {
+        throw new WorkflowError(step.line, 1, `${step.type} needs castline's RTMP server, which is off (RTMP_ENABLED=false)`);
+      }
       const claim = claimOf(step.spec);
       if (claim === null) continue;
       for (const other of this.#workflows.values()) {
@@ -151,6 +161,8 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     }
   }
 }
+
+const NEEDS_RTMP = new Set(['rtmp_receive', 'ffmpeg_pull', 'ffmpeg_transcode', 'rtmp_watch']);
 
 function claimOf(spec: StepSpec): Claim | null {
   if (spec.type === 'rtmp_receive') return { kind: 'rtmp', app: spec.rtmpApp, key: spec.streamKey };

@@ -95,3 +95,56 @@ ${extra}}
     for (const seg of parseMediaPlaylist(fs.readFileSync(playlist, 'utf8')).segments) decodeFile(ffmpegPath, path.join(path.dirname(playlist), seg.uri));
   });
 });
+
+describe('end to end: pulled source, transcode, RTMP watch and forwarding', function () {
+  this.timeout(120_000);
+  let app: AppServer;
+  let castline: TestCastline;
+
+  before(async () => {
+    app = await new AppServer().start();
+    castline = await startTestCastline({ EVENT_CALLBACK_URL: `${app.url}/events`, HLS_TIME_SECONDS: '1' });
+  });
+  after(async () => {
+    await killAll();
+    await castline?.dispose();
+    await app?.stop();
+  });
+
+  it('ffmpeg_pull → ffmpeg_transcode → rtmp_watch → forward_to_workflow (whose hls_ladder encodes the transcoded stream)', async () => {
+    // A 12 s source file for the pull.
+    const source = path.join(castline.root, 'source.flv');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15', '-f', 'lavfi', '-i', 'sine', '-t', '12',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-c:a', 'aac', '-f', 'flv', source]);
+    const put = async (text: string) => {
+      const res = await fetch(`http://127.0.0.1:${castline.httpPort}/workflows`, { method: 'PUT', body: text, headers: { connection: 'close' } });
+      expect(res.status, await res.text()).to.equal(200);
+    };
+    await put('workflow archive {\n    hls_ladder resolutions=160x90-15\n}\n');
+    await put(`workflow tv {\n    ffmpeg_pull location=${source} stream_name=pulled\n    ffmpeg_transcode vcodec=h264 acodec=aac size=160x90 kbps=150 h264_preset=ultrafast\n    rtmp_watch rtmp_app=watch stream_key=tv\n    forward_to_workflow target_workflow=archive\n}\n`);
+
+    await waitUntil(() => castline.coordinator.livePublisher('pulled'), 'pulled stream live', 20_000);
+    const streamId = castline.coordinator.livePublisher('pulled')!.streamId;
+    const watched = path.join(castline.root, 'watched.flv');
+    await waitUntil(async () => {
+      const details = (await (await fetch(`http://127.0.0.1:${castline.httpPort}/workflows/tv`, { headers: { connection: 'close' } })).json()) as { streams: Array<{ steps: Array<{ status: string }> }> };
+      return details.streams[0]?.steps.length === 2 && details.streams[0].steps.every((s) => s.status === 'Active');
+    }, 'transcode and watch active', 20_000);
+    const viewer = play(`rtmp://127.0.0.1:${castline.rtmpPort}/watch/tv`, watched);
+
+    // The forwarded workflow's ladder encodes the transcoded stream and the application hears of it.
+    await waitUntil(() => app.deliveredFor(streamId).some((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE of the pulled stream', 30_000);
+    const live = app.deliveredFor(streamId).find((h) => h['x-stream-type'] === 'HLS-LIVE')!;
+    expect(live).to.include({ 'x-streaming-channel': 'pulled', 'x-resolution': '160x90-15' });
+
+    // The file ends: the pull ends, the session closes, the viewer gets EOF.
+    await waitUntil(() => app.deliveredFor(streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 40_000);
+    expect(app.deliveredFor(streamId).at(-1)).to.include({ 'x-close-reason': 'publisher-disconnected' });
+    await viewer.exited;
+    expect(probeFile(watched)).to.include({ width: 160, height: 90 });
+    decodeFile(ffmpegPath, watched);
+    const playlist = path.join(castline.dataDir, String(live['x-index-file']));
+    expect(parseMediaPlaylist(fs.readFileSync(playlist, 'utf8')).segments.length).to.be.greaterThan(3);
+  });
+});

@@ -344,11 +344,13 @@ export class RtmpIngest {
     };
     if (this.closing !== null) return refuse('server is shutting down');
     // castline's own step streams: anyone may watch an rtmp_watch copy (its key is the access
-    // control); the internal app needs the token.
-    if (this.internal.has(`${session.streamApp}/${session.streamName}`)) {
-      if (session.streamApp === this.options.internal?.internalApp && !this.hasToken(session)) return refuse('internal stream');
+    // control). The internal app needs the token; castline's own players there may arrive before
+    // the step that publishes (they wait, node-media-server attaches them when it comes).
+    if (session.streamApp === this.options.internal?.internalApp) {
+      if (!this.hasToken(session)) return refuse('internal stream');
       return;
     }
+    if (this.internal.has(`${session.streamApp}/${session.streamName}`)) return;
     const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
     if (!parsed.ok) return refuse(parsed.reason);
     const publisher = this.byChannel.get(parsed.channel);
