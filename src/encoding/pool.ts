@@ -11,6 +11,7 @@
  * numbering with a discontinuity, and a dead worker's playlists still get ENDLIST).
  * `close()` stops every job, awaits them (SIGKILL fallback), then destroys the pool.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
@@ -22,7 +23,7 @@ import { FileStorage } from '../storage/filesystem';
 import type { EncodeHandle, EncodeJob, Encoder, EncoderReport, StepJob, StepReport, StepRunner } from './encoder.types';
 import { applyOutputEvent, finalizeSync, type OutputsState } from './outputs';
 import { hlsPlaylistPath } from './step-args';
-import { endHlsPlaylistSync } from './step-playlist';
+import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
 import type { JobOptions, StepExited, StepOptions, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
 
 export interface EncoderPoolOptions {
@@ -228,7 +229,7 @@ export class EncoderPool implements Encoder, StepRunner {
       (exited: StepExited) => {
         if (!active.exited) setTimeout(() => this.finishStep(active, exited), 100);
       },
-      (err: unknown) => this.onStepWorkerDied(active, err),
+      (err: unknown) => void this.onStepWorkerDied(active, err),
     );
     return { stop: () => this.stopJob(active) };
   }
@@ -259,14 +260,25 @@ export class EncoderPool implements Encoder, StepRunner {
     }
   }
 
-  private onStepWorkerDied(active: ActiveStep, err: unknown): void {
+  /**
+   * A step's worker thread died. Its ffmpeg outlives it (it ignores SIGPIPE; a WS input just got
+   * EOF) and is likely finishing its output right now: SIGINT, let it end within the grace
+   * period, then SIGKILL. An HLS playlist cut by the kill is restored from a snapshot and ended.
+   */
+  private async onStepWorkerDied(active: ActiveStep, err: unknown): Promise<void> {
     if (active.exited) return;
-    this.killPids(active);
-    active.pids.clear();
     const step = active.job.step;
-    if (step.type === 'ffmpeg_hls') {
+    const playlist = step.type === 'ffmpeg_hls' ? hlsPlaylistPath(step) : null;
+    const snapshot = playlist ? readWholePlaylist(playlist) : null;
+    const pids = [...active.pids];
+    signalAll(pids, 'SIGINT');
+    await waitGone(pids, this.stepOptions.stopGraceSeconds * 1000);
+    this.killPids(active);
+    await waitGone(pids, 2000);
+    active.pids.clear();
+    if (playlist) {
       try {
-        endHlsPlaylistSync(hlsPlaylistPath(step));
+        endHlsPlaylistSync(playlist, snapshot);
       } catch (e) {
         this.logger.error({ err: e, step: active.job.label }, 'could not finalize the playlist of a dead step worker');
       }
@@ -381,6 +393,32 @@ export class EncoderPool implements Encoder, StepRunner {
     await Promise.all([this.piscina.destroy(), this.stepPiscina?.destroy()]);
     this.killAllNow();
     process.off('exit', this.onProcessExit);
+  }
+}
+
+/**
+ * Resolves once none of `pids` runs any more (gone, or a zombie: a dead worker's children are
+ * never reaped by its event loop), or after `timeoutMs`.
+ */
+async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
+  const running = (pid: number) => {
+    try {
+      return !/^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
   }
 }
 

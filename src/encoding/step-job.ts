@@ -23,7 +23,7 @@ import {
   buildStepArgs, codecsForContainer, codecsForSource, COPY_CODECS, hlsPlaylistPath, inputOpenFailed,
   sniffContainer, stderrSummary, stepInput, validateStep, type CodecPlan, type StepInput,
 } from './step-args';
-import { endHlsPlaylistSync } from './step-playlist';
+import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
 import type { StepExited, StepOptions, StepTask, StepWorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
 
@@ -45,8 +45,14 @@ export class StepJobRunner {
   private stopRequested = false;
   private stopListeners: Array<() => void> = [];
   private activeReported = false;
+  /** `ffmpeg_hls`: the playlist path, and its last whole text (restored if a kill cut it). */
+  private readonly playlist: string | null;
+  private playlistSnapshot: string | null = null;
 
-  constructor(private readonly task: Omit<StepTask, 'port'>, private readonly post: (message: StepWorkerToMain) => void) {}
+  constructor(private readonly task: Omit<StepTask, 'port'>, private readonly post: (message: StepWorkerToMain) => void) {
+    const step = task.job.step;
+    this.playlist = step.type === 'ffmpeg_hls' && typeof step.directory === 'string' && typeof step.name === 'string' ? hlsPlaylistPath(step) : null;
+  }
 
   /** Graceful stop (idempotent). */
   stop(): void {
@@ -86,9 +92,9 @@ export class StepJobRunner {
     } catch (err) {
       return failed('START_FAILED', (err as Error).message);
     } finally {
-      if (job.step.type === 'ffmpeg_hls') {
+      if (this.playlist) {
         try {
-          endHlsPlaylistSync(hlsPlaylistPath(job.step));
+          endHlsPlaylistSync(this.playlist, this.playlistSnapshot);
         } catch {
           /* the directory went away: nothing to finalise */
         }
@@ -204,6 +210,7 @@ export class StepJobRunner {
     // Stall watchdog: ffmpeg made no progress (input silent, or output blocked).
     let stalled = false;
     const stallTimer = setInterval(() => {
+      if (this.playlist) this.playlistSnapshot = readWholePlaylist(this.playlist) ?? this.playlistSnapshot;
       if (Date.now() - ffmpeg.lastProgressAt > this.options.stallTimeoutSeconds * 1000) {
         stalled = true;
         ffmpeg.kill();
