@@ -219,33 +219,57 @@ export class EncodeJobRunner {
     const readers = state.renditions.map(() => ({ reader: new SegmentListReader(), offset: 0 }));
     let produced = 0;
     let polling = false;
+    let again = false;
+    const scan = async (final: boolean) => {
+      for (let i = 0; i < state.renditions.length; i++) {
+        const r = state.renditions[i]!;
+        const watch = readers[i]!;
+        const text = await readAppended(path.join(renditionDirs[i]!, 'list.csv'), watch.offset, final);
+        watch.offset += Buffer.byteLength(text);
+        for (const seg of watch.reader.push(final ? `${text}\n` : text)) {
+          const file = path.join(renditionDirs[i]!, `${seg.n}.ts`);
+          const size = await fs.promises.stat(file).then((s) => s.size, () => -1);
+          if (size <= 0) continue;
+          produced++;
+          await outputs.addSegment(r.rendition.id, seg.n, seg.duration, file, size);
+        }
+      }
+      const p = state.previews;
+      if (p && previewDir) {
+        let count = p.count;
+        while (fs.existsSync(path.join(previewDir, `${count}.jpg`))) count++;
+        if (count > p.count) await outputs.setPreviewCount(count);
+      }
+    };
+    /** One scan at a time; a trigger that arrives during a scan runs another right after it. */
     const poll = async (final: boolean) => {
-      if (polling && !final) return;
+      if (polling && !final) {
+        again = true;
+        return;
+      }
       polling = true;
       try {
-        for (let i = 0; i < state.renditions.length; i++) {
-          const r = state.renditions[i]!;
-          const watch = readers[i]!;
-          const text = await readAppended(path.join(renditionDirs[i]!, 'list.csv'), watch.offset, final);
-          watch.offset += Buffer.byteLength(text);
-          for (const seg of watch.reader.push(final ? `${text}\n` : text)) {
-            const file = path.join(renditionDirs[i]!, `${seg.n}.ts`);
-            const size = await fs.promises.stat(file).then((s) => s.size, () => -1);
-            if (size <= 0) continue;
-            produced++;
-            await outputs.addSegment(r.rendition.id, seg.n, seg.duration, file, size);
-          }
-        }
-        const p = state.previews;
-        if (p && previewDir) {
-          let count = p.count;
-          while (fs.existsSync(path.join(previewDir, `${count}.jpg`))) count++;
-          if (count > p.count) await outputs.setPreviewCount(count);
-        }
+        do {
+          again = false;
+          await scan(final);
+        } while (again && !final);
       } finally {
         polling = false;
       }
     };
+    // ffmpeg appends a line to list.csv when a segment is complete: react at once (inotify), with
+    // the timer as a backstop. Measured: the timer alone added 0-200 ms to the first segment.
+    const watchers = renditionDirs.map((dir) => {
+      try {
+        const w = fs.watch(dir, (_event, file) => {
+          if (file === 'list.csv') void poll(false).catch(() => undefined);
+        });
+        w.on('error', () => undefined);
+        return w;
+      } catch {
+        return null;
+      }
+    });
     const pollTimer = setInterval(() => void poll(false).catch(() => undefined), POLL_MS);
 
     // Stall watchdog: neither input bytes nor encoding progress.
@@ -271,6 +295,7 @@ export class EncodeJobRunner {
 
     const exit: FfmpegExit = await ffmpeg.exited;
     clearInterval(pollTimer);
+    for (const w of watchers) w?.close();
     clearInterval(stallTimer);
     offStop();
     if (pid) this.post({ type: 'child', pid, alive: false });
