@@ -5,9 +5,8 @@
 export interface ApiRequest {
   /** Upper-case method. */
   method: string;
-  /** URL path without the query string. */
+  /** URL path without the query string (no route reads a query string). */
   path: string;
-  query: string;
   /** Lower-case header names. */
   headers: Readonly<Record<string, string>>;
   body: Buffer;

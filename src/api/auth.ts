@@ -2,28 +2,38 @@
  * Commands API authentication (COMMANDS_API_AUTH Basic / Bearer), compared in constant time.
  * A rejection says only "invalid credentials"; the detail goes to the log.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingAuth } from '../config/config';
 
 /** Checks one Authorization header value: null when it may pass, else the reason (for the log). */
 export type AuthCheck = (header: string | undefined) => string | null;
 
 /**
- * Builds the check once per configuration, so a request costs one small allocation and one
- * constant-time comparison. Only the length of the secret can leak through timing.
+ * Compares two strings in time that depends only on their lengths (no early exit, no allocation):
+ * only the length of the secret can leak through timing.
  */
+export function constantTimeEqual(given: string, secret: string): boolean {
+  if (given.length !== secret.length) return false;
+  let diff = 0;
+  for (let i = 0; i < secret.length; i++) diff |= given.charCodeAt(i) ^ secret.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Builds the check once per configuration, so a request costs one string comparison. */
 export function authorizationCheck(auth: IncomingAuth): AuthCheck {
   if (auth.method === 'none') return () => null;
   const scheme = auth.method.toLowerCase();
-  const secret = Buffer.from(auth.method === 'Bearer' ? auth.token : `${auth.user}:${auth.password}`, 'utf8');
-  const matches = (given: Buffer) => given.length === secret.length && timingSafeEqual(given, secret);
+  // Basic: the canonical base64 of user:password; a client's other spelling of the same bytes
+  // (missing padding, say) is decoded and compared as bytes.
+  const secret = auth.method === 'Bearer' ? auth.token : Buffer.from(`${auth.user}:${auth.password}`, 'utf8').toString('base64');
+  const plain = auth.method === 'Basic' ? `${auth.user}:${auth.password}` : '';
   return (header) => {
     if (header === undefined || header === '') return 'missing Authorization header';
     const space = header.indexOf(' ');
     if (space <= 0) return 'malformed Authorization header';
     if (header.slice(0, space).toLowerCase() !== scheme) return `expected ${auth.method} authorization, got ${header.slice(0, space)}`;
     const value = header.slice(space + 1).trim();
-    if (auth.method === 'Bearer') return matches(Buffer.from(value, 'utf8')) ? null : 'wrong bearer token';
-    return matches(Buffer.from(value, 'base64')) ? null : 'wrong user or password';
+    if (constantTimeEqual(value, secret)) return null;
+    if (auth.method === 'Basic' && constantTimeEqual(Buffer.from(value, 'base64').toString('utf8'), plain)) return null;
+    return auth.method === 'Bearer' ? 'wrong bearer token' : 'wrong user or password';
   };
 }

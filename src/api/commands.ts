@@ -7,6 +7,8 @@ import type { CloseReason } from '../coordinator/coordinator.types';
 import type { Route } from './api.types';
 import { errorResponse, json } from './json';
 
+const JSON_NO_CACHE = { 'Cache-Control': 'no-cache', 'Content-Type': 'application/json' };
+
 /** What the commands need from the coordinator. */
 export interface CommandTarget {
   capacity(): Capacity;
@@ -15,8 +17,21 @@ export interface CommandTarget {
 }
 
 export function commandRoutes(target: CommandTarget): Route[] {
+  // capacity() returns the same object while nothing changed: serialise it once per change.
+  let last: { value: object; body: string } | null = null;
+  const capacityBody = () => {
+    const value = target.capacity();
+    if (last?.value !== value) last = { value, body: JSON.stringify(value) };
+    return last.body;
+  };
   return [
-    { method: 'GET', pattern: '/commands/capacity', auth: true, headers: [], handler: () => json(200, target.capacity()) },
+    {
+      method: 'GET',
+      pattern: '/commands/capacity',
+      auth: true,
+      headers: [],
+      handler: () => ({ status: 200, headers: JSON_NO_CACHE, body: capacityBody() }),
+    },
     { method: 'GET', pattern: '/commands/report', auth: true, headers: [], handler: () => json(200, target.report()) },
     {
       method: 'POST',

@@ -86,8 +86,8 @@ function handle(route: Route, method: string, res: HttpResponse, req: HttpReques
       }
       for (const name of route.headers) headers[name] = req.getHeader(name);
     }
-    const params = routeParams(route.pattern, req, path);
-    const request = new Request(method, path, req.getQuery() ?? '', headers, params, res);
+    const params = hasParams(route) ? routeParams(route.pattern, req, path) : NO_PARAMS;
+    const request = new Request(method, path, headers, params, res);
 
     if (route.auth) {
       const why = auth(headers['authorization']);
@@ -127,7 +127,6 @@ class Request implements ApiRequest {
   constructor(
     readonly method: string,
     readonly path: string,
-    readonly query: string,
     readonly headers: Record<string, string>,
     readonly params: Record<string, string>,
     readonly res: HttpResponse,
@@ -163,10 +162,16 @@ function run(route: Route, request: Request, res: HttpResponse, pending: Pending
 }
 
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const PARAMETRIC = new WeakMap<Route, boolean>();
+
+function hasParams(route: Route): boolean {
+  let known = PARAMETRIC.get(route);
+  if (known === undefined) PARAMETRIC.set(route, (known = route.pattern.includes(':') || route.pattern.endsWith('*')));
+  return known;
+}
 
 /** `:name` parameters by position, and the rest of the path for a trailing `*`. */
 function routeParams(pattern: string, req: HttpRequest, path: string): Record<string, string> {
-  if (!pattern.includes(':') && !pattern.endsWith('*')) return NO_PARAMS;
   const params: Record<string, string> = {};
   let index = 0;
   for (const part of pattern.split('/')) {

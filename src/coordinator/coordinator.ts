@@ -86,6 +86,9 @@ export class Coordinator implements StreamCoordinator {
   /** The registry: every session not yet finished, by stream id. */
   readonly #actors = new Map<string, StreamActorRef>();
   #shuttingDown = false;
+  /** Bumped on every session state change and encoder change: cached answers stay valid while it holds. */
+  #version = 0;
+  #capacityCache: { version: number; value: Capacity } | null = null;
   readonly #encoders = new Map<number, Encoder>();
   readonly #servers = new Map<number, () => IngestServerInfo>();
   /** Index of the root's children by channel (their state is still read from their snapshots). */
@@ -128,10 +131,12 @@ export class Coordinator implements StreamCoordinator {
 
   addEncoder(encoder: Encoder): void {
     this.#encoders.set(encoder.id, encoder);
+    this.#version++;
   }
 
   removeEncoder(id: number): void {
     this.#encoders.delete(id);
+    this.#version++;
   }
 
   /** Registers an ingest server for the report; `info` is read each time (ports may be chosen at start). */
@@ -214,15 +219,22 @@ export class Coordinator implements StreamCoordinator {
     }
   }
 
+  /** The same object is returned while nothing changed (callers may cache what they derive from it). */
   capacity(): Capacity {
-    const encoders = [...this.#encoders.values()];
+    if (this.#capacityCache?.version === this.#version) return this.#capacityCache.value;
     let load = 0;
     for (const actor of this.#streams()) if (isLive(actor.getSnapshot().value)) load++;
-    return {
-      load,
-      capacity: encoders.length === 0 ? 0 : encoders.some((e) => e.capacity < 0) ? -1 : encoders.reduce((n, e) => n + e.capacity, 0),
-      encoderCount: encoders.length,
-    };
+    let capacity = 0;
+    for (const encoder of this.#encoders.values()) {
+      if (encoder.capacity < 0) {
+        capacity = -1;
+        break;
+      }
+      capacity += encoder.capacity;
+    }
+    const value = { load, capacity, encoderCount: this.#encoders.size };
+    this.#capacityCache = { version: this.#version, value };
+    return value;
   }
 
   report(): Report {
@@ -282,9 +294,14 @@ export class Coordinator implements StreamCoordinator {
       if (set.size === 0 && this.#byChannel.get(channel) === set) this.#byChannel.delete(channel);
     };
     actor.subscribe({
-      complete: drop,
+      next: () => this.#version++,
+      complete: () => {
+        this.#version++;
+        drop();
+      },
       error: (err) => {
         this.#log.error({ err, ch: channel, streamId }, 'stream actor failed');
+        this.#version++;
         drop();
       },
     });
