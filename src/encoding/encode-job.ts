@@ -21,6 +21,7 @@ import { lastLine, ProbeError, runProbe } from './probe';
 import { SegmentListReader } from './segment-list';
 import type { JobOptions, WorkerTask, WorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
+import { StopSignal } from './stop-signal';
 
 type RunOutcome =
   | { kind: 'ended' }
@@ -34,8 +35,7 @@ const INVALID_MEDIA_PATTERN = /Invalid data found|Could not find codec parameter
 export class EncodeJobRunner {
   private readonly ref: StreamRef;
   private readonly storage: FileStorage;
-  private stopRequested = false;
-  private stopListeners: Array<() => void> = [];
+  private readonly stopSignal = new StopSignal();
   private outputs: StreamOutputs | null = null;
 
   constructor(private readonly task: Omit<WorkerTask, 'port'>, private readonly post: (message: WorkerToMain) => void) {
@@ -45,20 +45,15 @@ export class EncodeJobRunner {
 
   /** Graceful stop (idempotent). */
   stop(): void {
-    if (this.stopRequested) return;
-    this.stopRequested = true;
-    this.stopListeners.splice(0).forEach((l) => l());
+    this.stopSignal.request();
   }
 
   private onStop(listener: () => void): () => void {
-    if (this.stopRequested) {
-      listener();
-      return () => undefined;
-    }
-    this.stopListeners.push(listener);
-    return () => {
-      this.stopListeners = this.stopListeners.filter((l) => l !== listener);
-    };
+    return this.stopSignal.onStop(listener);
+  }
+
+  private get stopRequested(): boolean {
+    return this.stopSignal.requested;
   }
 
   private get options(): JobOptions {

@@ -26,6 +26,7 @@ import {
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
 import type { StepExited, StepOptions, StepTask, StepWorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
+import { StopSignal } from './stop-signal';
 
 type RunOutcome =
   /** ffmpeg finished by itself (exit 0), or after our stop request. */
@@ -42,8 +43,7 @@ type RunOutcome =
 const MAX_BACKOFF_MS = 8000;
 
 export class StepJobRunner {
-  private stopRequested = false;
-  private stopListeners: Array<() => void> = [];
+  private readonly stopSignal = new StopSignal();
   private activeReported = false;
   /** `ffmpeg_hls`: the playlist path, and its last whole text (restored if a kill cut it). */
   private readonly playlist: string | null;
@@ -56,20 +56,15 @@ export class StepJobRunner {
 
   /** Graceful stop (idempotent). */
   stop(): void {
-    if (this.stopRequested) return;
-    this.stopRequested = true;
-    this.stopListeners.splice(0).forEach((l) => l());
+    this.stopSignal.request();
   }
 
   private onStop(listener: () => void): () => void {
-    if (this.stopRequested) {
-      listener();
-      return () => undefined;
-    }
-    this.stopListeners.push(listener);
-    return () => {
-      this.stopListeners = this.stopListeners.filter((l) => l !== listener);
-    };
+    return this.stopSignal.onStop(listener);
+  }
+
+  private get stopRequested(): boolean {
+    return this.stopSignal.requested;
   }
 
   private get options(): StepOptions {

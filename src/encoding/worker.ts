@@ -5,38 +5,37 @@
  * on the port.
  */
 import { EncodeJobRunner } from './encode-job';
+import type { MessagePort } from 'node:worker_threads';
 import type { EncoderReport } from './encoder.types';
 import { StepJobRunner } from './step-job';
 import type { MainToWorker, StepExited, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
 
-export async function encode(task: WorkerTask): Promise<EncoderReport> {
-  const { port, ...rest } = task;
-  const post = (message: WorkerToMain) => port.postMessage(message);
-  const runner = new EncodeJobRunner(rest, post);
+/** Runs one job on a pool thread: `stop` messages from the main thread, reports back, the port closed at the end. */
+async function runOnPort<R extends { stop(): void; run(): Promise<E> }, E, M>(
+  port: MessagePort,
+  make: (post: (message: M) => void) => R,
+  final: (exited: E) => M,
+): Promise<E> {
+  const post = (message: M) => port.postMessage(message);
+  const runner = make(post);
   port.on('message', (message: MainToWorker) => {
     if (message.type === 'stop') runner.stop();
   });
   try {
     const exited = await runner.run();
-    post({ type: 'report', report: exited });
+    post(final(exited));
     return exited;
   } finally {
     port.close();
   }
 }
 
-export async function step(task: StepTask): Promise<StepExited> {
+export function encode(task: WorkerTask): Promise<EncoderReport> {
   const { port, ...rest } = task;
-  const post = (message: StepWorkerToMain) => port.postMessage(message);
-  const runner = new StepJobRunner(rest, post);
-  port.on('message', (message: MainToWorker) => {
-    if (message.type === 'stop') runner.stop();
-  });
-  try {
-    const exited = await runner.run();
-    post({ type: 'report', report: exited });
-    return exited;
-  } finally {
-    port.close();
-  }
+  return runOnPort<EncodeJobRunner, EncoderReport, WorkerToMain>(port, (post) => new EncodeJobRunner(rest, post), (report) => ({ type: 'report', report }));
+}
+
+export function step(task: StepTask): Promise<StepExited> {
+  const { port, ...rest } = task;
+  return runOnPort<StepJobRunner, StepExited, StepWorkerToMain>(port, (post) => new StepJobRunner(rest, post), (report) => ({ type: 'report', report }));
 }
