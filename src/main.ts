@@ -215,18 +215,9 @@ export async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  let castline: Castline;
-  try {
-    castline = await startCastline(config, logger);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
-    logger.fatal({ err: { message: (err as Error).message } }, 'castline could not start');
-    process.stderr.write(`castline: could not start: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  // Signals are handled from the first moment: one that arrives during start-up stops castline as
+  // soon as it is up (undoing what started), never with the default abrupt exit.
+  let castline: Castline | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -235,6 +226,7 @@ export async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (castline === null) return; // start-up finishes first, then stops (below)
     castline.close().then(
       () => {
         logger.info('stopped');
@@ -248,6 +240,21 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    castline = await startCastline(config, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err: { message: (err as Error).message } }, 'castline could not start');
+    process.stderr.write(`castline: could not start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopping) {
+    stopping = false;
+    stop('signal during start-up');
+  }
 }
 
 if (require.main === module) void main();

@@ -39,6 +39,14 @@ describe('castline process', function () {
     expect(Date.now() - t0).to.be.below(5000);
   });
 
+  it('a SIGTERM during start-up still ends with a graceful stop and exit 0', async () => {
+    proc = startProcess(cwd, { HTTP_PORT: String(await freePort()), RTMP_PORT: String(await freePort()), BIND_ADDRESS: '127.0.0.1' });
+    const p = proc;
+    await waitUntil(() => p.output().length > 0, 'first output', 15_000);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).to.equal(0);
+  });
+
   it('SIGINT also stops it gracefully', async () => {
     proc = startProcess(cwd, { HTTP_PORT: String(await freePort()), RTMP_PORT: String(await freePort()), BIND_ADDRESS: '127.0.0.1' });
     const p = proc;

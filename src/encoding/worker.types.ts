@@ -5,23 +5,15 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { EncodeJob, EncoderReport, StepJob, StepReport } from './encoder.types';
 import type { OutputEvent, OutputsState } from './outputs';
+import type { Config } from '../config/config';
 
-/** The encoding settings a job needs (a slice of `config.encoding` plus paths). */
-export interface JobOptions {
+/**
+ * The encoding settings a job needs: `config.encoding` (its `maxRestarts` = ffmpeg restarts inside
+ * the job while the input is live) without the capacity, plus paths and the restart backoff.
+ */
+export interface JobOptions extends Omit<Config['encoding'], 'capacity'> {
   storageRoot: string;
   ffmpegPath: string;
-  hlsTimeSeconds: number;
-  hlsLivePlaylistSize: number;
-  hlsVodMaxSize: number;
-  h264Preset: string;
-  videoCodec: string;
-  audioCodec: string;
-  pixelFormat: string;
-  originalMode: 'copy' | 'encode';
-  stopGraceSeconds: number;
-  stallTimeoutSeconds: number;
-  /** ffmpeg restarts inside the job while the input is live. */
-  maxRestarts: number;
   /** First restart delay in ms (doubles per restart, capped at 8 s). */
   restartBackoffMs: number;
 }

@@ -69,6 +69,7 @@ describe('end to end: crash and restart with events pending', function () {
     const ids = delivered.map((h) => String(h['x-event-id']));
     expect(new Set(ids).size).to.equal(ids.length);
 
+    await waitUntil(() => second.lines().some((l) => l.msg === 'RTMP listening'), 'second start', 15_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).to.equal(0);
   });
