@@ -4,20 +4,16 @@
  * at most `idMaxLength` characters. node-media-server itself refuses other characters but still
  * fires its events with empty app/name, so an empty value is invalid here too.
  */
-const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+import { isValidName } from '../../coordinator/names';
 
 export type StreamPathResult =
   | { ok: true; channel: string; key: string }
   | { ok: false; reason: string };
 
-export function isValidId(value: string, maxLength: number): boolean {
-  return value.length > 0 && value.length <= maxLength && ID_PATTERN.test(value);
-}
-
 /** Reads channel and key from an NMS session's app and stream name. */
 export function parseStreamPath(app: string, name: string, maxLength: number): StreamPathResult {
-  if (!isValidId(app, maxLength)) return { ok: false, reason: `invalid channel (${describe(app, maxLength)})` };
-  if (!isValidId(name, maxLength)) return { ok: false, reason: `invalid key (${describe(name, maxLength)})` };
+  if (!isValidName(app, maxLength)) return { ok: false, reason: `invalid channel (${describe(app, maxLength)})` };
+  if (!isValidName(name, maxLength)) return { ok: false, reason: `invalid key (${describe(name, maxLength)})` };
   return { ok: true, channel: app, key: name };
 }
 

@@ -1,3 +1,4 @@
+import { isValidName } from '../../coordinator/names';
 /**
  * The WS ingest URL `/{CHANNEL}/{KEY}/{KIND}` (cluster-protocols.md §1): parsing and validation.
  * Pure; the query string is not part of `url` (uWS strips it) and is ignored.
@@ -14,12 +15,6 @@ export interface IngestPath {
 
 export type IngestPathResult = { ok: true; path: IngestPath } | { ok: false; reason: string };
 
-const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
-
-/** A channel or key: `^[A-Za-z0-9_-]+$`, at most `maxLength` characters. */
-export function isValidId(value: string, maxLength: number): boolean {
-  return value.length > 0 && value.length <= maxLength && ID_PATTERN.test(value);
-}
 
 function isKind(value: string): value is IngestKind {
   return (INGEST_KINDS as readonly string[]).includes(value);
@@ -30,8 +25,8 @@ export function parseIngestPath(url: string, idMaxLength: number): IngestPathRes
   const parts = url.split('/');
   if (parts.length !== 4 || parts[0] !== '') return { ok: false, reason: 'Not found' };
   const [, channel, key, kind] = parts as [string, string, string, string];
-  if (!isValidId(channel, idMaxLength)) return { ok: false, reason: 'Invalid channel' };
-  if (!isValidId(key, idMaxLength)) return { ok: false, reason: 'Invalid key' };
+  if (!isValidName(channel, idMaxLength)) return { ok: false, reason: 'Invalid channel' };
+  if (!isValidName(key, idMaxLength)) return { ok: false, reason: 'Invalid key' };
   if (!isKind(kind)) return { ok: false, reason: 'Invalid connection kind' };
   return { ok: true, path: { channel, key, kind } };
 }
