@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { EncoderReport } from './encoder.types';
 import { FileStorage } from '../storage/filesystem';
 import { buildFfmpegArgs, type EncodingOptions } from './ffmpeg-args';
-import { FfmpegRun, type FfmpegExit } from './ffmpeg-run';
+import { FfmpegRun, type FfmpegExit, watchRun } from './ffmpeg-run';
 import { selectLadder, type SourceInfo } from './ladder';
 import { layout, type StreamRef } from './layout';
 import { initialOutputs, StreamOutputs, type OutputsState } from './outputs';
@@ -267,32 +267,21 @@ export class EncodeJobRunner {
     });
     const pollTimer = setInterval(() => void poll(false).catch(() => undefined), POLL_MS);
 
-    // Stall watchdog: neither input bytes nor encoding progress.
-    let stalled = false;
-    const stallTimer = setInterval(() => {
-      const last = Math.max(ffmpeg.lastProgressAt, input?.lastByteAt ?? 0);
-      if (Date.now() - last > this.options.stallTimeoutSeconds * 1000) {
-        stalled = true;
-        ffmpeg.kill();
-      }
-    }, 500);
-
-    let stoppedByUs = false;
-    const offStop = this.onStop(() => {
-      stoppedByUs = true;
-      if (input) {
-        input.close(); // EOF on stdin: ffmpeg flushes and exits 0
-        ffmpeg.stop(this.options.stopGraceSeconds, null);
-      } else {
-        ffmpeg.stop(this.options.stopGraceSeconds, 'SIGINT');
-      }
+    // Stall watchdog (neither input bytes nor encoding progress) and graceful stop.
+    const watch = watchRun(ffmpeg, {
+      lastActivity: () => Math.max(ffmpeg.lastProgressAt, input?.lastByteAt ?? 0),
+      stallMs: this.options.stallTimeoutSeconds * 1000,
+      onStop: (l) => this.onStop(l),
+      stdinInput: input,
+      graceSeconds: this.options.stopGraceSeconds,
     });
 
     const exit: FfmpegExit = await ffmpeg.exited;
     clearInterval(pollTimer);
     for (const w of watchers) w?.close();
-    clearInterval(stallTimer);
-    offStop();
+    watch.dispose();
+    const stalled = watch.stalled();
+    const stoppedByUs = watch.stoppedByUs();
     if (pid) this.post({ type: 'child', pid, alive: false });
     while (polling) await new Promise((r) => setTimeout(r, 20));
     await poll(true).catch(() => undefined);

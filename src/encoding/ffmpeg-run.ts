@@ -110,3 +110,49 @@ export class FfmpegRun {
     if (!this.done) this.child.kill('SIGKILL');
   }
 }
+
+export interface RunWatchOptions {
+  /** Newest moment anything moved (ffmpeg progress, input bytes); no movement for `stallMs` kills ffmpeg. */
+  lastActivity: () => number;
+  stallMs: number;
+  /** Also called on every watchdog tick (every 500 ms). */
+  onTick?: () => void;
+  /** The job's stop signal (`StopSignal.onStop`). */
+  onStop: (listener: () => void) => () => void;
+  /** A stdin-fed input: closing it is EOF for ffmpeg (flush, exit 0); null = signal ffmpeg (SIGINT). */
+  stdinInput: { close(): void } | null;
+  graceSeconds: number;
+}
+
+/**
+ * Supervises one ffmpeg run for a job: the stall watchdog, and a graceful stop on the job's stop
+ * signal (EOF on stdin, or SIGINT; SIGKILL after the grace period). `dispose()` once ffmpeg exited.
+ */
+export function watchRun(ffmpeg: FfmpegRun, options: RunWatchOptions): { stalled(): boolean; stoppedByUs(): boolean; dispose(): void } {
+  let stalled = false;
+  let stoppedByUs = false;
+  const timer = setInterval(() => {
+    options.onTick?.();
+    if (Date.now() - options.lastActivity() > options.stallMs) {
+      stalled = true;
+      ffmpeg.kill();
+    }
+  }, 500);
+  const off = options.onStop(() => {
+    stoppedByUs = true;
+    if (options.stdinInput) {
+      options.stdinInput.close();
+      ffmpeg.stop(options.graceSeconds, null);
+    } else {
+      ffmpeg.stop(options.graceSeconds, 'SIGINT');
+    }
+  });
+  return {
+    stalled: () => stalled,
+    stoppedByUs: () => stoppedByUs,
+    dispose: () => {
+      clearInterval(timer);
+      off();
+    },
+  };
+}

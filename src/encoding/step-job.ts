@@ -17,7 +17,7 @@
  *   continues it (`append_list`: numbering goes on after an `#EXT-X-DISCONTINUITY`).
  */
 import * as fs from 'node:fs';
-import { FfmpegRun, type FfmpegExit } from './ffmpeg-run';
+import { FfmpegRun, type FfmpegExit, watchRun } from './ffmpeg-run';
 import { ProbeError, runProbe } from './probe';
 import {
   buildStepArgs, codecsForContainer, codecsForSource, COPY_CODECS, hlsPlaylistPath, inputOpenFailed,
@@ -202,30 +202,22 @@ export class StepJobRunner {
     };
     if (ws) ws.attach((chunk) => ffmpeg.write(chunk), () => ffmpeg.endInput());
 
-    // Stall watchdog: ffmpeg made no progress (input silent, or output blocked).
-    let stalled = false;
-    const stallTimer = setInterval(() => {
-      if (this.playlist) this.playlistSnapshot = readWholePlaylist(this.playlist) ?? this.playlistSnapshot;
-      if (Date.now() - ffmpeg.lastProgressAt > this.options.stallTimeoutSeconds * 1000) {
-        stalled = true;
-        ffmpeg.kill();
-      }
-    }, 500);
-
-    let stoppedByUs = false;
-    const offStop = this.onStop(() => {
-      stoppedByUs = true;
-      if (ws) {
-        ws.close(); // EOF on stdin: ffmpeg flushes and exits 0
-        ffmpeg.stop(this.options.stopGraceSeconds, null);
-      } else {
-        ffmpeg.stop(this.options.stopGraceSeconds, 'SIGINT');
-      }
+    // Stall watchdog (ffmpeg made no progress: input silent, or output blocked) and graceful stop.
+    const watch = watchRun(ffmpeg, {
+      lastActivity: () => ffmpeg.lastProgressAt,
+      stallMs: this.options.stallTimeoutSeconds * 1000,
+      onTick: () => {
+        if (this.playlist) this.playlistSnapshot = readWholePlaylist(this.playlist) ?? this.playlistSnapshot;
+      },
+      onStop: (l) => this.onStop(l),
+      stdinInput: ws,
+      graceSeconds: this.options.stopGraceSeconds,
     });
 
     const exit: FfmpegExit = await ffmpeg.exited;
-    clearInterval(stallTimer);
-    offStop();
+    watch.dispose();
+    const stalled = watch.stalled();
+    const stoppedByUs = watch.stoppedByUs();
     if (pid) this.post({ type: 'child', pid, alive: false });
     const wsEndedCleanly = ws !== null && ws.ended && ws.endError === null && !stoppedByUs;
     ws?.close();
