@@ -80,4 +80,5 @@ export function processesMentioning(needle: string): string[] {
   return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo')).map((l) => l.trim());
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait';
+export { sleep };

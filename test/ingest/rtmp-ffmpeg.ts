@@ -79,7 +79,8 @@ export function probe(file: string): Promise<Probe | null> {
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/wait';
+export { sleep };
 
 /** Rejects after `ms` with `what` in the message, else resolves with the promise's value. */
 export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
