@@ -4,24 +4,16 @@
 import type { StepJob } from '../src/encoding/encoder.types';
 import type {
   CloseReason,
-  IngestType,
   MediaSource,
+  PublishRequest,
   OutputAvailable,
   RefusalCode,
   StreamSettings,
 } from '../src/coordinator/coordinator.types';
 
 /** What a stream actor is created with (by the coordinator, on a publish request). */
-export interface StreamInput {
+export interface StreamInput extends Omit<PublishRequest, 'workflow'> {
   streamId: string;
-  channel: string;
-  key: string;
-  userIp: string;
-  ingest: IngestType;
-  serverId: number;
-  source: MediaSource;
-  /** Disconnects the publisher (ingest-supplied; idempotent). */
-  disconnect: (reason: CloseReason) => void;
   /** Supervision policy; one shared object for every stream. */
   policy: StreamPolicy;
   /** What this session runs, from its workflow (updated live with WORKFLOW_UPDATED). */

@@ -48,14 +48,6 @@ export class EncodeJobRunner {
     this.stopSignal.request();
   }
 
-  private onStop(listener: () => void): () => void {
-    return this.stopSignal.onStop(listener);
-  }
-
-  private get stopRequested(): boolean {
-    return this.stopSignal.requested;
-  }
-
   private get options(): JobOptions {
     return this.task.options;
   }
@@ -102,10 +94,10 @@ export class EncodeJobRunner {
       for (let runIndex = 0; ; runIndex++) {
         outcome = await this.runOnce(state, runIndex, wsInput);
         wsInput = null;
-        if (outcome.kind !== 'crashed' || this.stopRequested || restarts >= this.options.maxRestarts) break;
+        if (outcome.kind !== 'crashed' || this.stopSignal.requested || restarts >= this.options.maxRestarts) break;
         restarts++;
         await this.sleep(Math.min(8000, this.options.restartBackoffMs * 2 ** (restarts - 1)));
-        if (this.stopRequested) {
+        if (this.stopSignal.requested) {
           outcome = { kind: 'ended' };
           break;
         }
@@ -133,7 +125,7 @@ export class EncodeJobRunner {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => { off(); resolve(); }, ms);
-      const off = this.onStop(() => { clearTimeout(timer); resolve(); });
+      const off = this.stopSignal.onStop(() => { clearTimeout(timer); resolve(); });
     });
   }
 
@@ -144,7 +136,7 @@ export class EncodeJobRunner {
     if (job.source.type === 'RTMP') {
       const probe = runProbe(this.options.ffmpegPath, job.source.uri, timeout, timeout + 2);
       if (probe.pid) this.post({ type: 'child', pid: probe.pid, alive: true });
-      const off = this.onStop(() => probe.kill());
+      const off = this.stopSignal.onStop(() => probe.kill());
       try {
         return { info: await probe.result, input: null };
       } finally {
@@ -156,13 +148,13 @@ export class EncodeJobRunner {
     if (probe.pid) this.post({ type: 'child', pid: probe.pid, alive: true });
     const input = new WsInput(job.source.uri, (chunk) => probe.write(chunk));
     void input.whenEnded().then(() => probe.end());
-    const off = this.onStop(() => { input.close(); probe.kill(); });
+    const off = this.stopSignal.onStop(() => { input.close(); probe.kill(); });
     try {
       const info = await probe.result;
       return { info, input };
     } catch (err) {
       input.close();
-      if (input.bytes === 0 && (input.ended || this.stopRequested)) return 'no-input';
+      if (input.bytes === 0 && (input.ended || this.stopSignal.requested)) return 'no-input';
       throw err;
     } finally {
       off();
@@ -179,14 +171,14 @@ export class EncodeJobRunner {
   private async runOnce(state: OutputsState, runIndex: number, probedInput: WsInput | null): Promise<RunOutcome> {
     const { job } = this.task;
     const outputs = this.outputs!;
-    if (this.stopRequested) {
+    if (this.stopSignal.requested) {
       probedInput?.close();
       return { kind: 'ended' };
     }
     let input = probedInput;
     if (job.source.type === 'WS' && input === null) {
       input = new WsInput(job.source.uri);
-      const off = this.onStop(() => input!.close());
+      const off = this.stopSignal.onStop(() => input!.close());
       await input.firstChunk();
       off();
       if (input.bytes === 0) {
@@ -271,7 +263,7 @@ export class EncodeJobRunner {
     const watch = watchRun(ffmpeg, {
       lastActivity: () => Math.max(ffmpeg.lastProgressAt, input?.lastByteAt ?? 0),
       stallMs: this.options.stallTimeoutSeconds * 1000,
-      onStop: (l) => this.onStop(l),
+      onStop: (l) => this.stopSignal.onStop(l),
       stdinInput: input,
       graceSeconds: this.options.stopGraceSeconds,
     });

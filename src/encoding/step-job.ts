@@ -59,14 +59,6 @@ export class StepJobRunner {
     this.stopSignal.request();
   }
 
-  private onStop(listener: () => void): () => void {
-    return this.stopSignal.onStop(listener);
-  }
-
-  private get stopRequested(): boolean {
-    return this.stopSignal.requested;
-  }
-
   private get options(): StepOptions {
     return this.task.options;
   }
@@ -114,7 +106,7 @@ export class StepJobRunner {
       const { outcome, codecs: used } = await this.runOnce(input, codecs, job.attempt > 0 || runIndex > 0);
       codecs = used;
       if (outcome.kind === 'stop-killed') return failed('STEP_FAILED', `ffmpeg did not finish within ${this.options.stopGraceSeconds} s of the stop request and was killed`);
-      if (this.stopRequested) return { type: 'exited', clean: true };
+      if (this.stopSignal.requested) return { type: 'exited', clean: true };
       switch (outcome.kind) {
         case 'ended':
           return { type: 'exited', clean: true };
@@ -129,7 +121,7 @@ export class StepJobRunner {
           if (restarts >= this.options.maxRestarts) return failed('STEP_FAILED', `${outcome.message} (after ${restarts} restart(s))`);
           restarts++;
           await this.sleep(Math.min(MAX_BACKOFF_MS, this.options.restartBackoffMs * 2 ** (restarts - 1)));
-          if (this.stopRequested) return { type: 'exited', clean: true };
+          if (this.stopSignal.requested) return { type: 'exited', clean: true };
       }
     }
   }
@@ -137,7 +129,7 @@ export class StepJobRunner {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => { off(); resolve(); }, ms);
-      const off = this.onStop(() => { clearTimeout(timer); resolve(); });
+      const off = this.stopSignal.onStop(() => { clearTimeout(timer); resolve(); });
     });
   }
 
@@ -146,11 +138,11 @@ export class StepJobRunner {
     const timeout = this.options.stallTimeoutSeconds;
     const probe = runProbe(this.options.ffmpegPath, location, timeout, 5);
     if (probe.pid) this.post({ type: 'child', pid: probe.pid, alive: true });
-    const off = this.onStop(() => probe.kill());
+    const off = this.stopSignal.onStop(() => probe.kill());
     try {
       return codecsForSource(await probe.result);
     } catch (err) {
-      if (this.stopRequested) return 'stopped';
+      if (this.stopSignal.requested) return 'stopped';
       return new Error(`cannot read ${location}: ${err instanceof ProbeError ? err.message : String(err)}`);
     } finally {
       off();
@@ -162,11 +154,11 @@ export class StepJobRunner {
   private async connectWs(uri: string): Promise<WsInput | RunOutcome> {
     const ws = new WsInput(uri, undefined, 'receive');
     let timer: NodeJS.Timeout | undefined;
-    const off = this.onStop(() => ws.close());
+    const off = this.stopSignal.onStop(() => ws.close());
     await Promise.race([ws.firstChunk(), new Promise<void>((r) => { timer = setTimeout(r, this.options.stallTimeoutSeconds * 1000); })]);
     clearTimeout(timer);
     off();
-    if (this.stopRequested) {
+    if (this.stopSignal.requested) {
       ws.close();
       return { kind: 'ended' };
     }
@@ -179,7 +171,7 @@ export class StepJobRunner {
 
   /** One ffmpeg run, from spawn to exit. */
   private async runOnce(input: StepInput, plannedCodecs: CodecPlan | null, appendHls: boolean): Promise<{ outcome: RunOutcome; codecs: CodecPlan | null }> {
-    if (this.stopRequested) return { outcome: { kind: 'ended' }, codecs: plannedCodecs };
+    if (this.stopSignal.requested) return { outcome: { kind: 'ended' }, codecs: plannedCodecs };
     let ws: WsInput | null = null;
     let codecs = plannedCodecs;
     if (input.kind === 'ws') {
@@ -209,7 +201,7 @@ export class StepJobRunner {
       onTick: () => {
         if (this.playlist) this.playlistSnapshot = readWholePlaylist(this.playlist) ?? this.playlistSnapshot;
       },
-      onStop: (l) => this.onStop(l),
+      onStop: (l) => this.stopSignal.onStop(l),
       stdinInput: ws,
       graceSeconds: this.options.stopGraceSeconds,
     });

@@ -4,6 +4,8 @@
  * typed forms of what the config format says (`config-format.ts` parses the text).
  */
 
+import type { MediaStep } from '../encoding/encoder.types';
+
 /** `allow_ips=` / `deny_ips=` on an ingest step: raw comma list of IPs and CIDRs. */
 export interface IpFilter {
   mode: 'allow' | 'deny';
@@ -27,14 +29,8 @@ export type StepSpec =
   /** HLS copy into `{HLS_FILESYSTEM_PATH}/{path}/{streamName or channel}.m3u8`. */
   | { type: 'ffmpeg_hls'; path: string; durationSeconds: number; count: number; streamName: string | null }
   | { type: 'ffmpeg_push'; target: string }
-  | {
-      type: 'ffmpeg_transcode';
-      vcodec: 'copy' | 'h264';
-      acodec: 'copy' | 'aac';
-      preset: string;
-      size: { width: number; height: number } | null;
-      kbps: number | null;
-    }
+  /** The transcode job's settings; its output address is worked out per session (plan.ts). */
+  | Omit<Extract<MediaStep, { type: 'ffmpeg_transcode' }>, 'output'>
   /** RTMP playback of the stream at `rtmp://host/{rtmpApp}/{streamKey}` (`*` = the publisher's key). */
   | { type: 'rtmp_watch'; rtmpApp: string; streamKey: string }
   | { type: 'forward_to_workflow'; targetWorkflow: string };
