@@ -33,7 +33,7 @@ import { newStreamId } from './stream-id';
  * Key verification as the coordinator needs it: decides the session's settings from the plan's
  * verify_key step (none: accepted with the hls_ladder step's or the configured defaults).
  */
-export interface KeyVerifier {
+export interface SessionVerifier {
   verify(request: { channel: string; key: string; userIp: string }, plan: SessionPlan, signal?: AbortSignal): Promise<VerifyResult>;
 }
 
@@ -54,7 +54,7 @@ export interface IngestServerInfo {
 }
 
 export interface CoordinatorOptions {
-  verifier: KeyVerifier;
+  verifier: SessionVerifier;
   events: StreamEventSink;
   policy: StreamPolicy;
   idMaxLength: number;
@@ -368,13 +368,12 @@ export class Coordinator implements StreamCoordinator {
   #onWorkflowChanged(previous: WorkflowDefinition | null, next: WorkflowDefinition | null): void {
     for (const actor of [...this.#streams()]) {
       const snap = actor.getSnapshot();
-      if (snap.status !== 'active' || snap.value === 'verifying' && next === null && snap.context.plan.workflow === previous?.name) {
-        if (snap.status === 'active') actor.send({ type: 'CLOSE_REQUESTED', reason: 'workflow-removed' });
-        continue;
-      }
+      if (snap.status !== 'active') continue;
       const c = snap.context;
       const route = c.plan.pinned ? pinnedRoute(this.#options.workflows.get(c.plan.workflow)) : this.#options.workflows.route(c.ingest, c.channel, c.key, c.userIp);
       if (!route.ok || route.workflow.name !== c.plan.workflow) {
+        // Only the changed workflow loses its sessions; a session another workflow would now
+        // receive (say, a new, more specific one) keeps running where it started.
         if (c.plan.workflow === previous?.name || c.plan.workflow === next?.name) {
           this.#log.info({ ch: c.channel, streamId: c.streamId, workflow: c.plan.workflow }, 'workflow no longer receives this stream: closing it');
           actor.send({ type: 'CLOSE_REQUESTED', reason: 'workflow-removed' });
