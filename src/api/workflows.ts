@@ -70,11 +70,24 @@ export function workflowRoutes(registry: WorkflowRegistry, streams: WorkflowStre
   ];
 }
 
-function details(definition: WorkflowDefinition, streams: WorkflowStreams): object {
+/**
+ * A workflow is validated and applied at once, so its steps are all active (`pending_steps` stays
+ * empty). Steps run per stream: a step shows `Error: …` while one of its live instances failed
+ * (the stream is named); the per-stream states are under `streams`.
+ */
+export function details(definition: WorkflowDefinition, streams: WorkflowStreams): object {
+  const live = streams.workflowStreams(definition.name);
+  const stepStatus = (id: string): string => {
+    for (const stream of live) {
+      const failed = stream.steps.find((s) => s.step_id === id && s.status.startsWith('Error'));
+      if (failed !== undefined) return `${failed.status} (stream ${stream.streamId})`;
+    }
+    return 'Active';
+  };
   return {
     status: 'Running',
-    active_steps: definition.steps.map((s) => ({ step_id: s.id, step_type: s.type, parameters: s.parameters, status: 'Active' })),
+    active_steps: definition.steps.map((s) => ({ step_id: s.id, step_type: s.type, parameters: s.parameters, status: stepStatus(s.id) })),
     pending_steps: [],
-    streams: streams.workflowStreams(definition.name),
+    streams: live,
   };
 }

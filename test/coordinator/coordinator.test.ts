@@ -234,20 +234,20 @@ describe('coordinator and stream lifecycle', () => {
     await waitUntil(() => h.sink.of(id).some((e) => e.type === 'closed'), 'closed', 2000);
   });
 
-  it('a publisher that leaves during key verification is refused and leaves no session', async () => {
+  it('a verifying session is not an active stream; a publisher that left during verification and is reported gone on acceptance closes with no output', async () => {
     h = harness();
     let release!: () => void;
     h.verify = () => new Promise((r) => { release = () => r({ accepted: true, settings: SETTINGS }); });
     const pending = h.publish('ch1');
     await sleep(5);
-    const [actorId] = h.coordinator.report().activeStreams.map((s) => s.streamId);
-    expect(actorId).to.equal(undefined); // verifying sessions are not active streams
-    // publisherGone needs the id: the ingest only learns it from the decision, so simulate the
-    // ingest's abort path: the decision arrives, then the publisher is reported gone.
+    expect(h.coordinator.report().activeStreams).to.deep.equal([]);
+    expect(h.coordinator.capacity().load).to.equal(0);
+    // The ingest learns the id from the decision; a publisher that left meanwhile is reported then.
     release();
     const id = accepted(await pending);
     h.coordinator.publisherGone(id);
     await waitUntil(() => h.coordinator.sessionCount() === 0, 'removed');
+    expect(h.sink.of(id).map((e) => e.type === 'closed' ? `closed:${e.reason}` : e.type)).to.deep.equal(['started', 'closed:publisher-disconnected']);
   });
 
   it('report and capacity are computed from the live sessions', async () => {

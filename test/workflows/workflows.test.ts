@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { details } from '../../src/api/workflows';
 import { silentLogger } from '../../src/logger';
 import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from '../../src/workflows/definition';
 import { InternalRtmp } from '../../src/workflows/internal-rtmp';
@@ -237,5 +238,23 @@ describe('session plans', () => {
     expect(plan.verify).to.deep.equal({ url: null, timeoutMs: null });
     expect(plan.steps.map((s) => [s.workflow, s.type])).to.deep.equal([['target', 'ffmpeg_hls']]);
     expect(plan.steps[0].id).to.match(/^[0-9a-f]{16}>[0-9a-f]{16}$/);
+  });
+});
+
+describe('workflow details', () => {
+  it('a step shows Error (naming the stream) while one of its live instances failed, Active otherwise', () => {
+    const d = parseSingleWorkflow(wf('w', 'ws_receive channel=w', 'ffmpeg_push target=rtmp://a/b/c', 'ffmpeg_hls path=x'));
+    const [, push, hls] = d.steps;
+    const streams = { workflowStreams: () => [
+      { channel: 'w', streamId: 's1', steps: [{ step_id: push.id, status: 'Active' }, { step_id: hls.id, status: 'Active' }] },
+      { channel: 'w', streamId: 's2', steps: [{ step_id: push.id, status: 'Error: STEP_FAILED: connection refused' }, { step_id: hls.id, status: 'Active' }] },
+    ] };
+    const shown = details(d, streams) as { active_steps: Array<{ step_type: string; status: string }> };
+    expect(shown.active_steps.map((s) => `${s.step_type}=${s.status}`)).to.deep.equal([
+      'ws_receive=Active',
+      'ffmpeg_push=Error: STEP_FAILED: connection refused (stream s2)',
+      'ffmpeg_hls=Active',
+    ]);
+    expect((details(d, { workflowStreams: () => [] }) as { active_steps: Array<{ status: string }> }).active_steps.every((s) => s.status === 'Active')).to.equal(true);
   });
 });
