@@ -7,7 +7,7 @@
  * two workflows may not claim exactly the same thing.
  */
 import { EventEmitter } from 'node:events';
-import { allowlistContains, parseAllowlist } from '../ingest/ip-allowlist';
+import { allowlistContains, parseAllowlist, type IpAllowlist } from '../ingest/ip-allowlist';
 import { parseIp } from '../ingest/ip-address';
 import type { Logger } from '../logger';
 import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from './definition';
@@ -184,9 +184,14 @@ function matchScore(spec: StepSpec, ingest: IngestType, channel: string, key: st
   return -1;
 }
 
+/** Parsed `allow_ips`/`deny_ips` lists, by their text: parsed once, not on every publish. */
+const parsedLists = new Map<string, IpAllowlist>();
+
 function ipAllowed(filter: IpFilter, ip: string): boolean {
   const parsed = parseIp(ip);
   if (parsed === null) return filter.mode === 'deny';
-  const listed = allowlistContains(parseAllowlist(filter.list), parsed);
+  let list = parsedLists.get(filter.list);
+  if (list === undefined) parsedLists.set(filter.list, (list = parseAllowlist(filter.list)));
+  const listed = allowlistContains(list, parsed);
   return filter.mode === 'allow' ? listed : !listed;
 }
