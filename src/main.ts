@@ -177,14 +177,14 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
 }
 
 /** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */
-function configuredWorkflows(config: Readonly<Config>): Array<{ definition: WorkflowDefinition; text: string }> {
+function configuredWorkflows(config: Readonly<Config>): WorkflowDefinition[] {
   const file = config.configFile;
   if (file === null) return [];
-  const out: Array<{ definition: WorkflowDefinition; text: string }> = [];
+  const out: WorkflowDefinition[] = [];
   const problems: string[] = [];
   for (const node of file.workflows) {
     try {
-      out.push({ definition: defineWorkflow(node), text: '' });
+      out.push(defineWorkflow(node));
     } catch (err) {
       if (!(err instanceof WorkflowError)) throw err;
       problems.push(`${file.path}: ${err.message}`);

@@ -134,11 +134,6 @@ export class Coordinator implements StreamCoordinator {
     this.#version++;
   }
 
-  removeEncoder(id: number): void {
-    this.#encoders.delete(id);
-    this.#version++;
-  }
-
   /** Registers an ingest server for the report; `info` is read each time (ports may be chosen at start). */
   addIngestServer(id: number, info: () => IngestServerInfo): void {
     this.#servers.set(id, info);

@@ -33,7 +33,6 @@ interface Claim {
 
 export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   readonly #workflows = new Map<string, WorkflowDefinition>();
-  readonly #texts = new Map<string, string>();
   readonly #store: WorkflowStore | null;
   readonly #changes = { upserts: {} as Record<string, string>, deleted: [] as string[] };
   readonly #log: Logger;
@@ -52,11 +51,11 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
    * Start-up: the config file's workflows (or the built-in default when there are none), then the
    * changes saved from the API. A saved workflow that no longer validates is skipped with an error log.
    */
-  load(configured: Array<{ definition: WorkflowDefinition; text: string }>): void {
-    const initial = configured.length > 0 ? configured : [{ definition: parseSingleWorkflow(DEFAULT_WORKFLOW_TEXT), text: DEFAULT_WORKFLOW_TEXT }];
-    for (const { definition, text } of initial) {
+  load(configured: WorkflowDefinition[]): void {
+    const initial = configured.length > 0 ? configured : [parseSingleWorkflow(DEFAULT_WORKFLOW_TEXT)];
+    for (const definition of initial) {
       if (configured.length > 0) this.#checkConflicts(definition);
-      this.#put(definition, text);
+      this.#put(definition);
     }
     if (this.#store === null) return;
     const saved = this.#store.load();
@@ -67,7 +66,7 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
       try {
         const definition = parseSingleWorkflow(text);
         this.#checkConflicts(definition);
-        this.#put(definition, text);
+        this.#put(definition);
       } catch (err) {
         this.#log.error({ workflow: name, err: (err as Error).message }, 'saved workflow no longer valid: skipped');
       }
@@ -97,7 +96,7 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     this.#changes.upserts[definition.name] = text;
     this.#changes.deleted = this.#changes.deleted.filter((n) => n !== definition.name);
     this.#store?.save(this.#changes);
-    this.#put(definition, text);
+    this.#put(definition);
     this.emit('changed', previous, definition);
     return { definition, created: previous === null };
   }
@@ -132,14 +131,12 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     return { ok: true, workflow: best.workflow };
   }
 
-  #put(definition: WorkflowDefinition, text: string): void {
+  #put(definition: WorkflowDefinition): void {
     this.#workflows.set(definition.name, definition);
-    this.#texts.set(definition.name, text);
   }
 
   #remove(name: string): void {
     this.#workflows.delete(name);
-    this.#texts.delete(name);
   }
 
   #checkConflicts(definition: WorkflowDefinition): void {

@@ -52,6 +52,3 @@ export interface WorkflowDefinition {
   name: string;
   steps: StepDefinition[];
 }
-
-export const INGEST_STEPS = new Set<StepType>(['rtmp_receive', 'ws_receive', 'ffmpeg_pull']);
-export const MEDIA_STEPS = new Set<StepType>(['ffmpeg_hls', 'ffmpeg_push', 'ffmpeg_transcode', 'rtmp_watch', 'forward_to_workflow']);
