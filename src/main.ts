@@ -5,7 +5,12 @@
 import * as fs from 'node:fs';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
-import { healthRoutes } from './api/health';
+import { StreamActivity, teeEvents } from './api/activity';
+import { healthRoutes, probeRoutes } from './api/health';
+import { metricsRoutes } from './api/metrics';
+import { observeHlsServed } from './api/served';
+import { studioRoutes } from './api/studio';
+import type { Route } from './api/api.types';
 import { workflowRoutes } from './api/workflows';
 import { mountRoutes } from './api/http';
 import { uWS, uwsBuild, uwsIsNative } from './api/uws';
@@ -15,10 +20,12 @@ import { Outbox } from './callbacks/outbox';
 import { parseStreamSettings, validateSettingsDefaults } from './callbacks/stream-settings';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { observePublishes } from './coordinator/publish-observer';
 import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
+import { CastlineMetrics } from './metrics/registry';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { defineWorkflow } from './workflows/definition';
 import { PullSources } from './workflows/pull-sources';
@@ -33,6 +40,8 @@ export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
 export interface Castline {
   readonly config: Readonly<Config>;
   readonly coordinator: Coordinator;
+  /** This instance's Prometheus registry (`GET /metrics`). */
+  readonly metrics: CastlineMetrics;
   /** The HTTP/WS port actually listened on (HTTP_PORT=0 picks one). */
   readonly httpPort: number;
   /** The RTMP port actually listened on; 0 when RTMP is disabled. */
@@ -55,8 +64,16 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   let closing = false;
+  let started = false;
   try {
-    const outbox = new Outbox({ config, logger });
+    // Read at scrape time only (the pieces below exist by the time the HTTP port listens).
+    const metrics = new CastlineMetrics({
+      streamStates: () => coordinator.sessionStates(),
+      encoder: () => coordinator.capacity(),
+      eventsPending: () => outbox.pendingCount(),
+      ingestBytes: () => ({ ws: ws.stats().receivedBytes, rtmp: rtmpIngest?.receivedBytes() ?? 0 }),
+    });
+    const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
     await outbox.open();
     cleanups.push(async () => {
       // Give the application a moment to take the last stream-closed events; whatever is still
@@ -69,12 +86,14 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const log = logger.child({ component: 'coordinator' });
     // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
     // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-    const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
+    const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
     cleanups.push(() => pool.close());
 
     const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
     workflows.load(configuredWorkflows(config));
     let rtmpPort = 0;
+    let rtmpIngest: RtmpIngest | null = null;
+    const activity = config.ops.studioEnabled ? new StreamActivity() : null;
     const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort) : null;
 
     const coordinator = new Coordinator({
@@ -89,13 +108,15 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
             previews: plan.ladder?.previews ?? config.defaults.previews,
           };
           if (plan.verify === null) return { accepted: true, ...parseStreamSettings({}, defaults) };
+          const asked = performance.now();
           const result = await verifier.verifyKey(request, signal, { url: plan.verify.url, timeoutMs: plan.verify.timeoutMs, defaults });
+          metrics.keyVerified((performance.now() - asked) / 1000, result.accepted);
           if (result.accepted && result.warnings.length > 0) log.warn({ ch: request.channel, warnings: result.warnings }, 'key verification headers partly ignored');
           if (!result.accepted) log.info({ ch: request.channel, reason: result.reason }, 'key refused');
           return result;
         },
       },
-      events: outbox,
+      events: activity === null ? outbox : teeEvents(outbox, activity),
       policy: {
         maxRestarts: config.encoding.maxRestarts,
         restartBaseMs: 1000,
@@ -105,6 +126,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       logger: log,
     });
     coordinator.addEncoder(pool);
+    // The ingests see the coordinator through this: every publish decision is counted.
+    const publishes = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
     cleanups.push(() => coordinator.shutdown(Math.round(config.encoding.stopGraceSeconds * 1000) + 6000));
 
     // HTTP + WS front end: WS ingest (upgrade requests) and the route table on one port.
@@ -112,7 +135,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     let httpPort = 0;
     const advertisedHost = isWildcard(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
     const ws = registerWsIngest(app, {
-      coordinator,
+      coordinator: publishes,
+      onRefused: (code) => metrics.publish('ws', code),
       config,
       logger,
       serverId: LOCAL_IDS.wsServer,
@@ -125,7 +149,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
         ...healthRoutes({ status: () => (closing ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
         ...commandRoutes(coordinator),
         ...workflowRoutes(workflows, coordinator),
-        ...fileRoutes(config.hlsFilesystemPath),
+        ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => metrics.hlsServed(bytes, client) }),
+        ...operationsRoutes(config, { metrics, outbox, coordinator, activity, logger, lifecycle: () => (closing ? 'shutting down' : started ? null : 'starting') }),
       ],
       { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing: () => closing },
     );
@@ -140,7 +165,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
 
     // RTMP ingest.
     if (config.rtmpEnabled) {
-      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP } });
+      const rtmp = new RtmpIngest({ coordinator: publishes, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP }, onRefused: (code) => metrics.publish('rtmp', code) });
+      rtmpIngest = rtmp;
       await rtmp.start();
       cleanups.push(() => rtmp.close());
       rtmpPort = rtmp.port;
@@ -159,9 +185,11 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     if (config.keyVerification.url === '') logger.warn('KEY_VERIFICATION_URL is not set: every stream key is accepted');
 
     let closed: Promise<void> | null = null;
+    started = true;
     return {
       config,
       coordinator,
+      metrics,
       httpPort,
       rtmpPort,
       close: () =>
@@ -174,6 +202,28 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     await undo();
     throw err;
   }
+}
+
+/** `/livez`, `/readyz`, `/metrics`, and the studio unless STUDIO_ENABLED=false. */
+function operationsRoutes(
+  config: Readonly<Config>,
+  parts: { metrics: CastlineMetrics; outbox: Outbox; coordinator: Coordinator; activity: StreamActivity | null; logger: Logger; lifecycle: () => string | null },
+): Route[] {
+  const { metrics, outbox, coordinator, activity, logger } = parts;
+  return [
+    // Readiness: one check per phase or dependency (Redis joins here in cluster mode).
+    ...probeRoutes([
+      { name: 'lifecycle', problem: parts.lifecycle },
+      { name: 'event-store', problem: () => outbox.storeProblem() },
+    ]),
+    ...metricsRoutes(metrics, { token: config.ops.metricsAuthToken, onUnauthorized: (why, ip) => logger.warn({ path: '/metrics', ip, why }, 'unauthorized metrics scrape') }),
+    ...(activity === null
+      ? []
+      : studioRoutes(
+          { report: () => coordinator.report(), capacity: () => coordinator.capacity(), live: (id) => activity.live(id), recent: () => activity.recent() },
+          { segmentSeconds: config.encoding.hlsTimeSeconds },
+        )),
+  ];
 }
 
 /** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */

@@ -43,6 +43,8 @@ export interface EncoderPoolOptions {
   ffmpegPath?: string;
   /** Step jobs: a run that produced output this long resets the restart count. Default 30. */
   stepStableRunSeconds?: number;
+  /** Told of every ffmpeg restart of an encode job: in the job after a crash, or a new job after its worker died (metrics). */
+  onRestart?: (reason: 'ffmpeg-crashed' | 'worker-died') => void;
 }
 
 type ExitedReport = Extract<EncoderReport, { type: 'exited' }>;
@@ -90,6 +92,8 @@ export class EncoderPool implements Encoder, StepRunner {
   private readonly logger: Logger;
   private readonly retainMs: number;
   private closing: Promise<void> | null = null;
+  /** Jobs resumed from a dead worker's outputs: their first `restart` output event is that resume, not a crash. */
+  private readonly resumed = new WeakSet<ActiveJob>();
   private readonly onProcessExit = () => this.killAllNow();
 
   constructor(private readonly options: EncoderPoolOptions) {
@@ -196,6 +200,8 @@ export class EncoderPool implements Encoder, StepRunner {
       done: new Promise<void>((r) => { resolveDone = r; }), resolveDone: () => resolveDone(), killTimer: null,
     };
     this.jobs.set(key, active);
+    if (job.attempt > 0) this.options.onRestart?.('worker-died');
+    if (prior !== null) this.resumed.add(active);
     port1.on('message', (message: WorkerToMain) => this.onMessage(active, message));
 
     const task: WorkerTask = { job, options: this.jobOptions, prior, port: port2 as unknown as WorkerTask['port'] };
@@ -309,6 +315,7 @@ export class EncoderPool implements Encoder, StepRunner {
         break;
       case 'output':
         if (active.mirror) applyOutputEvent(active.mirror, message.event);
+        if (message.event.kind === 'restart' && !this.resumed.delete(active)) this.options.onRestart?.('ffmpeg-crashed');
         break;
       case 'report':
         if (message.report.type === 'exited') this.finish(active, message.report);

@@ -1,6 +1,6 @@
 /** Public types of the RTMP ingest server (`RtmpIngest`). */
 import type { Config } from '../../config/config';
-import type { StreamCoordinator } from '../../coordinator/coordinator.types';
+import type { RefusalCode, StreamCoordinator } from '../../coordinator/coordinator.types';
 import type { Logger } from '../../logger';
 
 export interface RtmpIngestOptions {
@@ -23,6 +23,8 @@ export interface RtmpIngestOptions {
    * coordinator session; players may watch them (the `internalApp` only with the token too).
    */
   internal?: { token: string; internalApp: string };
+  /** Told of publishes refused here, before the coordinator is asked (metrics). */
+  onRefused?: (code: RefusalCode) => void;
 }
 
 /** One entry of the report's `streamingServers`. */
