@@ -6,25 +6,25 @@ import * as fs from 'node:fs';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
 import { healthRoutes } from './api/health';
-import { workflowRoutes } from './api/workflows';
 import { mountRoutes } from './api/http';
-import { uWS, uwsBuild, uwsIsNative } from './api/uws';
-import { ensureBinaries } from './binaries';
-import { KeyVerifier } from './callbacks/key-verification';
+import { workflowRoutes } from './api/workflows';
+import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
-import { parseStreamSettings, validateSettingsDefaults } from './callbacks/stream-settings';
+import { sessionVerifier } from './callbacks/session-verifier';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { ensureBinaries } from './encoding/binaries';
 import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
-import { createLogger, type Logger } from './logger';
+import { createLogger, type Logger } from './logging/logger';
+import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
+import { uWS, uwsBuild, uwsIsNative } from './net/uws';
+import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
-import { defineWorkflow } from './workflows/definition';
 import { PullSources } from './workflows/pull-sources';
 import { WorkflowRegistry } from './workflows/registry';
-import { WorkflowError } from './workflows/steps';
-import type { WorkflowDefinition } from './workflows/workflow.types';
+import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
 
 /** Ids of the local servers as listed in `GET /commands/report`. */
@@ -41,165 +41,151 @@ export interface Castline {
   close(): Promise<void>;
 }
 
+/** What start-up has brought up, undone in reverse order on stop (or when a later step fails). */
+class Cleanups {
+  readonly #steps: Array<() => Promise<void> | void> = [];
+  push(step: () => Promise<void> | void): void {
+    this.#steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) await step();
+  }
+}
+
+/** The session core: event outbox, key verification, encoder pool, workflows and the coordinator. */
+interface Core {
+  outbox: Outbox;
+  pool: EncoderPool;
+  workflows: WorkflowRegistry;
+  coordinator: Coordinator;
+  internal: InternalRtmp | null;
+  /** The RTMP port, once listening (castline's internal RTMP addresses read it). */
+  rtmpPort: { value: number };
+}
+
+async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups): Promise<Core> {
+  const outbox = new Outbox({ config, logger });
+  await outbox.open();
+  cleanups.push(async () => {
+    // Give the application a moment to take the last stream-closed events; whatever is still
+    // pending stays stored and is delivered after the next start.
+    await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
+    await outbox.close();
+  });
+  const client = new KeyVerificationClient({ config, logger });
+  cleanups.push(() => client.close());
+  const log = logger.child({ component: 'coordinator' });
+  // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
+  // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
+  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
+  cleanups.push(() => pool.close());
+
+  const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
+  workflows.load(defineConfiguredWorkflows(config.configFile));
+  const rtmpPort = { value: 0 };
+  const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort.value) : null;
+  const graceMs = Math.round(config.encoding.stopGraceSeconds * 1000);
+  const coordinator = new Coordinator({
+    workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
+    steps: pool,
+    verifier: sessionVerifier(client, config.defaults, log),
+    events: outbox,
+    policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
+    idMaxLength: config.idMaxLength,
+    logger: log,
+  });
+  coordinator.addEncoder(pool);
+  cleanups.push(() => coordinator.shutdown(graceMs + 6000));
+  return { outbox, pool, workflows, coordinator, internal, rtmpPort };
+}
+
+/** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
+async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean): Promise<number> {
+  const { coordinator, workflows } = core;
+  const app = uWS.App();
+  let httpPort = 0;
+  const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
+  const ws = registerWsIngest(app, {
+    sink: coordinator,
+    config,
+    logger,
+    serverId: LOCAL_IDS.wsServer,
+    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+  });
+  coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
+  const routes = [
+    ...healthRoutes({ status: () => (closing() ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
+    ...commandRoutes(coordinator),
+    ...workflowRoutes(workflows, coordinator),
+    ...fileRoutes(config.hlsFilesystemPath),
+  ];
+  mountRoutes(app, routes, { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing });
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(config.bindAddress, config.httpPort, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.bindAddress}:${config.httpPort} (HTTP_PORT): address in use or not available`)),
+    );
+  });
+  httpPort = uWS.us_socket_local_port(listenSocket);
+  cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
+  cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
+  return httpPort;
+}
+
+/** RTMP ingest and the workflows' pulled sources (which publish into it). Returns the port. */
+async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups): Promise<number> {
+  const { coordinator, internal } = core;
+  const rtmp = new RtmpIngest({ sink: coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP } });
+  await rtmp.start();
+  cleanups.push(() => rtmp.close());
+  core.rtmpPort.value = rtmp.port;
+  coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
+  const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
+  pulls.start();
+  cleanups.push(() => pulls.close());
+  return rtmp.port;
+}
+
+/** One line per listener, and the warnings an operator should see at start-up. */
+function announce(config: Readonly<Config>, logger: Logger, httpPort: number, rtmpPort: number): void {
+  const shown = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
+  logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
+  if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
+  if (config.commandsAuth.method === 'none' && !isLoopbackAddress(config.bindAddress)) {
+    logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
+  }
+  if (config.keyVerification.url === '') logger.warn('KEY_VERIFICATION_URL is not set: every stream key is accepted');
+}
+
 /** Builds and starts every piece. Rejects (after undoing what started) if something cannot come up. */
 export async function startCastline(config: Readonly<Config>, logger: Logger): Promise<Castline> {
-  const problems = validateSettingsDefaults(config.defaults);
-  if (problems.length > 0) throw new ConfigError(problems);
   ensureBinaries();
   if (!uwsIsNative) throw new Error(`uWebSockets.js: ${uwsBuild}; castline needs the native build (Node 20 on linux-x64)`);
   fs.mkdirSync(config.hlsFilesystemPath, { recursive: true });
   fs.mkdirSync(config.statePath, { recursive: true });
-
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const undo = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  };
+  const cleanups = new Cleanups();
   let closing = false;
   try {
-    const outbox = new Outbox({ config, logger });
-    await outbox.open();
-    cleanups.push(async () => {
-      // Give the application a moment to take the last stream-closed events; whatever is still
-      // pending stays stored and is delivered after the next start.
-      await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
-      await outbox.close();
-    });
-    const verifier = new KeyVerifier({ config, logger });
-    cleanups.push(() => verifier.close());
-    const log = logger.child({ component: 'coordinator' });
-    // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
-    // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-    const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
-    cleanups.push(() => pool.close());
-
-    const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
-    workflows.load(configuredWorkflows(config));
-    let rtmpPort = 0;
-    const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort) : null;
-
-    const coordinator = new Coordinator({
-      workflows,
-      steps: pool,
-      planContext: { hlsRoot: config.hlsFilesystemPath, internal },
-      verifier: {
-        verify: async (request, plan, signal) => {
-          const defaults = {
-            resolutions: plan.ladder?.resolutions ?? config.defaults.resolutions,
-            record: plan.ladder?.record ?? config.defaults.record,
-            previews: plan.ladder?.previews ?? config.defaults.previews,
-          };
-          if (plan.verify === null) return { accepted: true, ...parseStreamSettings({}, defaults) };
-          const result = await verifier.verifyKey(request, signal, { url: plan.verify.url, timeoutMs: plan.verify.timeoutMs, defaults });
-          if (result.accepted && result.warnings.length > 0) log.warn({ ch: request.channel, warnings: result.warnings }, 'key verification headers partly ignored');
-          if (!result.accepted) log.info({ ch: request.channel, reason: result.reason }, 'key refused');
-          return result;
-        },
-      },
-      events: outbox,
-      policy: {
-        maxRestarts: config.encoding.maxRestarts,
-        restartBaseMs: 1000,
-        stopTimeoutMs: Math.round(config.encoding.stopGraceSeconds * 1000) + 5000,
-      },
-      idMaxLength: config.idMaxLength,
-      logger: log,
-    });
-    coordinator.addEncoder(pool);
-    cleanups.push(() => coordinator.shutdown(Math.round(config.encoding.stopGraceSeconds * 1000) + 6000));
-
-    // HTTP + WS front end: WS ingest (upgrade requests) and the route table on one port.
-    const app = uWS.App();
-    let httpPort = 0;
-    const advertisedHost = isWildcard(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
-    const ws = registerWsIngest(app, {
-      coordinator,
-      config,
-      logger,
-      serverId: LOCAL_IDS.wsServer,
-      advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
-    });
-    coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
-    mountRoutes(
-      app,
-      [
-        ...healthRoutes({ status: () => (closing ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
-        ...commandRoutes(coordinator),
-        ...workflowRoutes(workflows, coordinator),
-        ...fileRoutes(config.hlsFilesystemPath),
-      ],
-      { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing: () => closing },
-    );
-    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-      app.listen(config.bindAddress, config.httpPort, (socket) =>
-        socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.bindAddress}:${config.httpPort} (HTTP_PORT): address in use or not available`)),
-      );
-    });
-    httpPort = uWS.us_socket_local_port(listenSocket);
-    cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
-    cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
-
-    // RTMP ingest.
-    if (config.rtmpEnabled) {
-      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP } });
-      await rtmp.start();
-      cleanups.push(() => rtmp.close());
-      rtmpPort = rtmp.port;
-      coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
-      const pulls = new PullSources({ registry: workflows, coordinator, steps: pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
-      pulls.start();
-      cleanups.push(() => pulls.close());
-    }
-
-    const shown = advertisedHost;
-    logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
-    if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
-    if (config.commandsAuth.method === 'none' && !isLoopback(config.bindAddress)) {
-      logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
-    }
-    if (config.keyVerification.url === '') logger.warn('KEY_VERIFICATION_URL is not set: every stream key is accepted');
-
+    const core = await startCore(config, logger, cleanups);
+    const httpPort = await startHttp(config, logger, core, cleanups, () => closing);
+    const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups) : 0;
+    announce(config, logger, httpPort, rtmpPort);
     let closed: Promise<void> | null = null;
-    return {
-      config,
-      coordinator,
-      httpPort,
-      rtmpPort,
-      close: () =>
-        (closed ??= (async () => {
-          closing = true;
-          await undo();
-        })()),
-    };
+    const close = () =>
+      (closed ??= (async () => {
+        closing = true;
+        await cleanups.run();
+      })());
+    return { config, coordinator: core.coordinator, httpPort, rtmpPort, close };
   } catch (err) {
-    await undo();
+    await cleanups.run();
     throw err;
   }
 }
 
-/** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */
-function configuredWorkflows(config: Readonly<Config>): WorkflowDefinition[] {
-  const file = config.configFile;
-  if (file === null) return [];
-  const out: WorkflowDefinition[] = [];
-  const problems: string[] = [];
-  for (const node of file.workflows) {
-    try {
-      out.push(defineWorkflow(node));
-    } catch (err) {
-      if (!(err instanceof WorkflowError)) throw err;
-      problems.push(`${file.path}: ${err.message}`);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return out;
-}
-
-function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::' || address === '';
-}
-
-function isLoopback(address: string): boolean {
-  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+function exitOnConfigError(err: unknown): void {
+  if (!(err instanceof ConfigError)) return;
+  process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(2);
 }
 
 /** `node dist/main.js`: start with the environment's config; stop gracefully on SIGINT/SIGTERM. */
@@ -208,10 +194,7 @@ export async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
+    exitOnConfigError(err);
     throw err;
   }
   const logger = createLogger(config.logLevel);
@@ -243,10 +226,7 @@ export async function main(): Promise<void> {
   try {
     castline = await startCastline(config, logger);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
+    exitOnConfigError(err);
     logger.fatal({ err: { message: (err as Error).message } }, 'castline could not start');
     process.stderr.write(`castline: could not start: ${(err as Error).message}\n`);
     process.exit(1);

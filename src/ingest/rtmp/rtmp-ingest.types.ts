@@ -1,10 +1,10 @@
 /** Public types of the RTMP ingest server (`RtmpIngest`). */
 import type { Config } from '../../config/config';
-import type { StreamCoordinator } from '../../coordinator/coordinator.types';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../logging/logger';
+import type { PublishSink } from '../ingest.types';
 
 export interface RtmpIngestOptions {
-  coordinator: StreamCoordinator;
+  sink: PublishSink;
   /** `rtmpPort` (0 = any free port), `bindAddress`, `idMaxLength`, `statePath` (NMS's store goes to `{statePath}/nms`). */
   config: Pick<Config, 'rtmpPort' | 'bindAddress' | 'idMaxLength' | 'statePath'>;
   logger: Logger;
@@ -23,15 +23,6 @@ export interface RtmpIngestOptions {
    * coordinator session; players may watch them (the `internalApp` only with the token too).
    */
   internal?: { token: string; internalApp: string };
-}
-
-/** One entry of the report's `streamingServers`. */
-export interface RtmpServerInfo {
-  id: number;
-  ip: string;
-  port: number;
-  ssl: false;
-  serverType: 'RTMP';
 }
 
 export type RtmpPublisherState = 'verifying' | 'live' | 'refused' | 'ended';

@@ -1,7 +1,7 @@
 /** Public types of the WebSocket ingest (`registerWsIngest`). */
 import type { Config } from '../../config/config';
-import type { StreamCoordinator } from '../../coordinator/coordinator.types';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../logging/logger';
+import type { IngestServerInfo, PublishSink } from '../ingest.types';
 
 /** Where encoders and the report reach this ingest server. */
 export interface WsAdvertisedAddress {
@@ -12,7 +12,7 @@ export interface WsAdvertisedAddress {
 }
 
 export interface WsIngestDeps {
-  coordinator: StreamCoordinator;
+  sink: PublishSink;
   config: Pick<Config, 'idMaxLength' | 'ingest'>;
   logger: Logger;
   /** This ingest server's id in the report's `streamingServers` and in `PublishRequest.serverId`. */
@@ -24,15 +24,6 @@ export interface WsIngestDeps {
   advertised: () => WsAdvertisedAddress;
   /** Loopback peers are exempt from the per-IP limit. Default true; tests turn it off. */
   exemptLoopbackFromIpLimit?: boolean;
-}
-
-/** One entry of the report's `streamingServers`. */
-export interface WsServerInfo {
-  id: number;
-  ip: string;
-  port: number;
-  ssl: boolean;
-  serverType: 'WS';
 }
 
 export interface WsIngestStats {
@@ -48,7 +39,7 @@ export interface WsIngestStats {
 }
 
 export interface WsIngest {
-  info(): WsServerInfo;
+  info(): IngestServerInfo;
   stats(): WsIngestStats;
   /**
    * Refuses new upgrades (503), answers pending publishes 503, ends every socket with 1001 and
