@@ -3,6 +3,7 @@
  * signals, the environment and process.exit.
  */
 import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
 import { healthRoutes } from './api/health';
@@ -69,7 +70,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
     // pending stays stored and is delivered after the next start.
-    await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
+    await Promise.race([outbox.idle(), sleep(3000, undefined, { ref: false })]);
     await outbox.close();
   });
   const client = new KeyVerificationClient({ config, logger });

@@ -9,6 +9,7 @@
  * children of an XState root machine because XState copies a parent's children map on every spawn:
  * measured 2.3 ms per publish at 10,000 sessions. See bench/RESULTS.md.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { assign, createActor, fromPromise, type Actor } from 'xstate';
 import { holdsChannel, isLive, streamMachine, type VerifyInput } from '../../actors/stream.machine';
 import type { Encoder } from '../domain/jobs';
@@ -204,7 +205,7 @@ export class Coordinator implements PublishSink {
     this.#shuttingDown = true;
     for (const actor of [...this.#actors.values()]) actor.send({ type: 'SHUTDOWN' });
     const deadline = Date.now() + timeoutMs;
-    while (this.#actors.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.#actors.size > 0 && Date.now() < deadline) await sleep(20);
     if (this.#actors.size > 0) this.#log.warn({ sessions: this.#actors.size }, 'shutdown timeout: stopping sessions that did not finish');
     for (const actor of [...this.#actors.values()]) actor.stop();
   }

@@ -129,7 +129,7 @@ function nameOf(value: unknown): StateName {
 
 describe('stream machine: transition table (pure, every state × event)', () => {
   for (const row of rows) {
-    const label = `${row.from}${row.given ? ` ${JSON.stringify(row.given)}` : ''} + ${row.event.type}${'attempt' in row.event ? `(attempt ${row.event.attempt})` : ''}${row.capacity === false ? ' (no capacity)' : ''} → ${row.to}${row.effects.length ? ` [${row.effects.join(', ')}]` : ''}`;
+    const label = `${row.from}${row.given ? ` ${JSON.stringify(row.given)}` : ''} + ${row.event.type}${'attempt' in row.event ? `(attempt ${row.event.attempt}${'clean' in row.event ? (row.event.clean ? ', clean' : `, ${(row.event as { error?: { code: string } }).error?.code}`) : ''})` : ''}${'reason' in row.event ? `(${row.event.reason})` : ''}${row.capacity === false ? ' (no capacity)' : ''} → ${row.to}${row.effects.length ? ` [${row.effects.join(', ')}]` : ''}`;
     it(label, () => {
       const machine = streamMachine.provide({ guards: { encoderAvailable: () => row.capacity ?? true } });
       const from = machine.resolveState({ value: VALUE[row.from] as never, context: context(row.from, row.given ?? {}) });
