@@ -1,49 +1,25 @@
 /**
  * The typed events, input and context of one publish session's actor (stream.machine.ts).
  */
-import type { StepJob } from '../src/encoding/encoder.types';
-import type {
-  CloseReason,
-  MediaSource,
-  PublishRequest,
-  OutputAvailable,
-  RefusalCode,
-  StreamSettings,
-} from '../src/coordinator/coordinator.types';
+import type { RefusalCode } from '../src/domain/errors';
+import type { JobError, StepJob } from '../src/domain/jobs';
+import type { OutputAvailable } from '../src/domain/outputs';
+import type { SessionPlan, StepState } from '../src/domain/plan';
+import type { StreamSettings } from '../src/domain/settings';
+import type { CloseReason, MediaSource, PublishRequest } from '../src/domain/stream';
 
-/** What a stream actor is created with (by the coordinator, on a publish request). */
-export interface StreamInput extends Omit<PublishRequest, 'workflow'> {
+/**
+ * What a stream actor is created with (by the coordinator, on a publish request). The publisher's
+ * `disconnect` callback is not part of it: the coordinator keeps it and supplies the
+ * `disconnectPublisher` action.
+ */
+export interface StreamInput extends Omit<PublishRequest, 'workflow' | 'disconnect'> {
   streamId: string;
   /** Supervision policy; one shared object for every stream. */
   policy: StreamPolicy;
   /** What this session runs, from its workflow (updated live with WORKFLOW_UPDATED). */
   plan: SessionPlan;
 }
-
-/** What one session runs, derived from its workflow (src/workflows/plan.ts). */
-export interface SessionPlan {
-  workflow: string;
-  /** The session was opened for this workflow by an internal source (ffmpeg_pull), not routed to it. */
-  pinned: boolean;
-  /** Key verification; null = the workflow has no verify_key step (every key accepted). */
-  verify: { url: string | null; timeoutMs: number | null } | null;
-  /** The HLS ladder; null = no hls_ladder step (no encoder is used). */
-  ladder: { resolutions: string | null; record: boolean | null; previews: string | null; source: MediaSource } | null;
-  /** One supervised ffmpeg per media step, in order. */
-  steps: PlannedStep[];
-}
-
-export interface PlannedStep {
-  /** Step id (forwarded steps: `{forwardStepId}>{stepId}`). */
-  id: string;
-  type: string;
-  /** The workflow the step belongs to (differs for forwarded steps). */
-  workflow: string;
-  job: Omit<StepJob, 'attempt'>;
-}
-
-/** A media step's state within one session, as shown by `GET /workflows/{name}`. */
-export type StepState = 'Created' | 'Active' | 'Stopping' | 'Ended' | `Error: ${string}`;
 
 export interface StreamPolicy {
   /** Encoder restarts allowed while the publisher is connected. */
@@ -53,9 +29,6 @@ export interface StreamPolicy {
   /** How long an ending stream waits for its encoder's last report before closing anyway, in ms. */
   stopTimeoutMs: number;
 }
-
-/** Result of the key verification actor. */
-export type VerifyResult = { accepted: true; settings: StreamSettings } | { accepted: false; reason: string };
 
 export interface StreamContext extends StreamInput {
   settings: StreamSettings | null;
@@ -88,11 +61,11 @@ export type StreamEvent =
   /** From the encoder actor: an output became available. */
   | { type: 'ENCODER_OUTPUT'; attempt: number; output: OutputAvailable }
   /** From the encoder actor: the encode job ended (always its last report). */
-  | { type: 'ENCODER_EXITED'; attempt: number; clean: boolean; error?: { code: string; message: string } }
+  | { type: 'ENCODER_EXITED'; attempt: number; clean: boolean; error?: JobError }
   /** From a step actor: ffmpeg is producing output. */
   | { type: 'STEP_ACTIVE'; stepId: string }
   /** From a step actor: the step ended (always its last report). */
-  | { type: 'STEP_EXITED'; stepId: string; clean: boolean; error?: { code: string; message: string } }
+  | { type: 'STEP_EXITED'; stepId: string; clean: boolean; error?: JobError }
   /** The session's workflow changed: start new steps, then stop removed ones. */
   | { type: 'WORKFLOW_UPDATED'; plan: SessionPlan }
   /** To the encoder and step actors: finish gracefully. */

@@ -24,19 +24,15 @@
  * Every report of the encoder carries its attempt number; reports from an older attempt are ignored.
  */
 import { assign, enqueueActions, fromCallback, fromPromise, not, raise, setup, stopChild } from 'xstate';
-import type { CloseReason, OutputAvailable, RefusalCode } from '../src/coordinator/coordinator.types';
-import type {
-  EncoderActorInput,
-  SessionPlan,
-  StepActorInput,
-  StepState,
-  StreamContext,
-  StreamEvent,
-  StreamInput,
-  VerifyResult,
-} from './stream.events';
+import { backoffMs } from '../src/domain/backoff';
+import type { RefusalCode } from '../src/domain/errors';
+import type { OutputAvailable } from '../src/domain/outputs';
+import type { SessionPlan, StepState } from '../src/domain/plan';
+import type { CloseReason, VerificationOutcome } from '../src/domain/stream';
+import type { EncoderActorInput, StepActorInput, StreamContext, StreamEvent, StreamInput } from './stream.events';
 
 const ENCODER = 'encoder';
+
 const stepActorId = (stepId: string) => `step:${stepId}`;
 
 /** Close reason for an encoder error code. */
@@ -74,7 +70,7 @@ export const streamMachine = setup({
     input: {} as StreamInput,
   },
   actors: {
-    verifyKey: fromPromise<VerifyResult, VerifyInput>(async () => {
+    verifyKey: fromPromise<VerificationOutcome, VerifyInput>(async () => {
       throw new Error('verifyKey not provided');
     }),
     runEncoder: fromCallback<StreamEvent, EncoderActorInput>(({ sendBack, input }) => {
@@ -92,7 +88,7 @@ export const streamMachine = setup({
       event.type === 'ENCODER_EXITED' &&
       !event.clean &&
       context.publisherConnected &&
-      RESTARTABLE.has(event.error?.code ?? '') &&
+      RESTARTABLE.has(event.error?.code ?? 'START_FAILED') &&
       context.attempt < context.policy.maxRestarts,
     allStopped: ({ context }) => !context.encoderRunning && Object.values(context.steps).every((s) => !s.running),
   },
@@ -103,9 +99,10 @@ export const streamMachine = setup({
     emitAvailable: (_, _params: { output: OutputAvailable }) => {},
     emitClosed: () => {},
     logClosed: () => {},
-    disconnectPublisher: ({ context }) => context.disconnect(context.closeReason ?? 'close-command'),
+    /** Replaced by the coordinator, which keeps each session's publisher connection: disconnects it with `closeReason`. */
+    disconnectPublisher: () => {},
     acceptSettings: assign({
-      settings: (_, result: VerifyResult) => (result.accepted ? result.settings : null),
+      settings: (_, result: VerificationOutcome) => (result.accepted ? result.settings : null),
     }),
     refuse: assign({ refusal: (_, refusal: { code: RefusalCode; message: string }) => refusal }),
     setCloseReason: assign({
@@ -127,7 +124,7 @@ export const streamMachine = setup({
     updatePlan: assign({ plan: ({ context, event }) => (event.type === 'WORKFLOW_UPDATED' ? event.plan : context.plan) }),
   },
   delays: {
-    restartBackoff: ({ context }) => Math.min(30_000, context.policy.restartBaseMs * 2 ** context.attempt),
+    restartBackoff: ({ context }) => backoffMs(context.attempt + 1, context.policy.restartBaseMs, 30_000),
     stopTimeout: ({ context }) => context.policy.stopTimeoutMs,
   },
 }).createMachine({
@@ -149,6 +146,7 @@ export const streamMachine = setup({
   states: {
     verifying: {
       invoke: {
+        id: 'verifyKey',
         src: 'verifyKey',
         input: ({ context }) => ({ channel: context.channel, key: context.key, userIp: context.userIp, plan: context.plan }),
         onDone: [

@@ -5,7 +5,7 @@
  *   npm run pretest && node --expose-gc dist-test/bench/actor-memory.js [sessions=10000]
  */
 import { Coordinator } from '../src/coordinator/coordinator';
-import { silentLogger } from '../src/logger';
+import { silentLogger } from '../src/logging/logger';
 import { defaultWorkflowOptions } from '../test/fakes/workflows';
 
 const sessions = Number(process.argv[2] ?? 10_000);
@@ -20,7 +20,7 @@ async function main() {
   if (!(global as { gc?: unknown }).gc) throw new Error('run with node --expose-gc');
   const coordinator = new Coordinator({
     verifier: { verify: () => new Promise(() => {}) },
-    events: { streamStarted() {}, available() {}, closed() {} },
+    events: { streamStarted() {}, available() {}, streamClosed() {} },
     policy: { maxRestarts: 0, restartBaseMs: 10, stopTimeoutMs: 100 },
     idMaxLength: 128,
     logger: silentLogger,

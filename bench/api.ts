@@ -8,11 +8,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { commandRoutes } from '../src/api/commands';
 import { mountRoutes } from '../src/api/http';
-import { uWS, uwsIsNative } from '../src/api/uws';
 import { Coordinator } from '../src/coordinator/coordinator';
-import { silentLogger } from '../src/logger';
-import { listen } from '../test/helpers/listen';
+import { silentLogger } from '../src/logging/logger';
+import { uWS, uwsIsNative } from '../src/net/uws';
 import { defaultWorkflowOptions } from '../test/fakes/workflows';
+import { listen } from '../test/helpers/listen';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 50);
@@ -47,7 +47,7 @@ async function main() {
   if (!uwsIsNative) throw new Error('uWebSockets.js native build not loaded');
   const coordinator = new Coordinator({
     verifier: { verify: async () => ({ accepted: false, reason: 'bench' }) },
-    events: { streamStarted() {}, available() {}, closed() {} },
+    events: { streamStarted() {}, available() {}, streamClosed() {} },
     policy: { maxRestarts: 0, restartBaseMs: 10, stopTimeoutMs: 100 },
     idMaxLength: 128,
     logger: silentLogger,

@@ -32,11 +32,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { ffmpegPath } from '../src/binaries';
+import { ffmpegPath } from '../src/encoding/binaries';
 import { AppServer } from '../test/helpers/app-server';
 import { startTestCastline, type TestCastline } from '../test/helpers/castline';
-import { FirstByteProxy } from './latency-proxy';
 import { findNginx, NginxRtmp } from './latency-nginx';
+import { FirstByteProxy } from './latency-proxy';
 import { CastlineTimeline, playlistWithSegment, type Milestone } from './latency-timeline';
 
 type Mode = 'copy' | 'encoded' | 'nginx';

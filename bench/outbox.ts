@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Outbox } from '../src/callbacks/outbox';
-import { silentLogger } from '../src/logger';
+import { silentLogger } from '../src/logging/logger';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -76,7 +76,7 @@ async function deliver(url: string, durable: boolean, events: number, streams: n
       if (++sent % 500 === 0) await new Promise((r) => setImmediate(r));
     }
   }
-  for (let s = 0; s < streams; s++) outbox.closed('bench', sid(s), 'publisher-disconnected');
+  for (let s = 0; s < streams; s++) outbox.streamClosed('bench', sid(s), 'publisher-disconnected');
   sent += streams;
   await outbox.idle();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

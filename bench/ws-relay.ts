@@ -12,11 +12,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { uWS } from '../src/api/uws';
-import type { PublishDecision, StreamCoordinator } from '../src/coordinator/coordinator.types';
 import { newStreamId } from '../src/coordinator/stream-id';
-import { silentLogger } from '../src/logger';
+import type { PublishDecision } from '../src/domain/stream';
+import type { PublishSink } from '../src/ingest/ingest.types';
 import { registerWsIngest } from '../src/ingest/ws/ws-ingest';
+import { silentLogger } from '../src/logging/logger';
+import { uWS } from '../src/net/uws';
 import type { LoadCommand, LoadReply } from './ws-relay-load';
 
 interface Options {
@@ -58,7 +59,7 @@ interface Server {
 }
 
 /** Accepts every key: the bench measures the relay, not key verification. */
-class AcceptAll implements StreamCoordinator {
+class AcceptAll implements PublishSink {
   private readonly live = new Map<string, string>();
   async publish(r: { channel: string; key: string }): Promise<PublishDecision> {
     this.live.set(r.channel, r.key);
@@ -75,7 +76,7 @@ function startCastline(opts: Options): Promise<Server & { stats: () => { heldByt
   const app = uWS.App();
   let port = 0;
   const ingest = registerWsIngest(app, {
-    coordinator: new AcceptAll(),
+    sink: new AcceptAll(),
     config: {
       idMaxLength: 128,
       ingest: {

@@ -3,35 +3,38 @@
  * signals, the environment and process.exit.
  */
 import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StreamActivity, teeEvents } from './api/activity';
+import type { Route } from './api/api.types';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
-import { StreamActivity, teeEvents } from './api/activity';
 import { healthRoutes, probeRoutes } from './api/health';
+import { mountRoutes } from './api/http';
 import { metricsRoutes } from './api/metrics';
 import { observeHlsServed } from './api/served';
 import { studioRoutes } from './api/studio';
-import type { Route } from './api/api.types';
 import { workflowRoutes } from './api/workflows';
-import { mountRoutes } from './api/http';
-import { uWS, uwsBuild, uwsIsNative } from './api/uws';
-import { ensureBinaries } from './binaries';
-import { KeyVerifier } from './callbacks/key-verification';
+import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
-import { parseStreamSettings, validateSettingsDefaults } from './callbacks/stream-settings';
+import { sessionVerifier } from './callbacks/session-verifier';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
-import { observePublishes } from './coordinator/publish-observer';
+import { ensureBinaries } from './encoding/binaries';
 import { EncoderPool } from './encoding/pool';
+import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
+import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
-import { createLogger, type Logger } from './logger';
+import type { WsIngest } from './ingest/ws/ws-ingest.types';
+import { createLogger, type Logger } from './logging/logger';
 import { CastlineMetrics } from './metrics/registry';
+import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
+import { uWS, uwsBuild, uwsIsNative } from './net/uws';
+import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
-import { defineWorkflow } from './workflows/definition';
 import { PullSources } from './workflows/pull-sources';
 import { WorkflowRegistry } from './workflows/registry';
-import { WorkflowError } from './workflows/steps';
-import type { WorkflowDefinition } from './workflows/workflow.types';
+import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
 
 /** Ids of the local servers as listed in `GET /commands/report`. */
@@ -50,170 +53,48 @@ export interface Castline {
   close(): Promise<void>;
 }
 
-/** Builds and starts every piece. Rejects (after undoing what started) if something cannot come up. */
-export async function startCastline(config: Readonly<Config>, logger: Logger): Promise<Castline> {
-  const problems = validateSettingsDefaults(config.defaults);
-  if (problems.length > 0) throw new ConfigError(problems);
-  ensureBinaries();
-  if (!uwsIsNative) throw new Error(`uWebSockets.js: ${uwsBuild}; castline needs the native build (Node 20 on linux-x64)`);
-  fs.mkdirSync(config.hlsFilesystemPath, { recursive: true });
-  fs.mkdirSync(config.statePath, { recursive: true });
-
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const undo = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  };
-  let closing = false;
-  let started = false;
-  try {
-    // Read at scrape time only (the pieces below exist by the time the HTTP port listens).
-    const metrics = new CastlineMetrics({
-      streamStates: () => coordinator.sessionStates(),
-      encoder: () => coordinator.capacity(),
-      eventsPending: () => outbox.pendingCount(),
-      ingestBytes: () => ({ ws: ws.stats().receivedBytes, rtmp: rtmpIngest?.receivedBytes() ?? 0 }),
-    });
-    const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
-    await outbox.open();
-    cleanups.push(async () => {
-      // Give the application a moment to take the last stream-closed events; whatever is still
-      // pending stays stored and is delivered after the next start.
-      await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
-      await outbox.close();
-    });
-    const verifier = new KeyVerifier({ config, logger });
-    cleanups.push(() => verifier.close());
-    const log = logger.child({ component: 'coordinator' });
-    // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
-    // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-    const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
-    cleanups.push(() => pool.close());
-
-    const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
-    workflows.load(configuredWorkflows(config));
-    let rtmpPort = 0;
-    let rtmpIngest: RtmpIngest | null = null;
-    const activity = config.ops.studioEnabled ? new StreamActivity() : null;
-    const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort) : null;
-
-    const coordinator = new Coordinator({
-      workflows,
-      steps: pool,
-      planContext: { hlsRoot: config.hlsFilesystemPath, internal },
-      verifier: {
-        verify: async (request, plan, signal) => {
-          const defaults = {
-            resolutions: plan.ladder?.resolutions ?? config.defaults.resolutions,
-            record: plan.ladder?.record ?? config.defaults.record,
-            previews: plan.ladder?.previews ?? config.defaults.previews,
-          };
-          if (plan.verify === null) return { accepted: true, ...parseStreamSettings({}, defaults) };
-          const asked = performance.now();
-          const result = await verifier.verifyKey(request, signal, { url: plan.verify.url, timeoutMs: plan.verify.timeoutMs, defaults });
-          metrics.keyVerified((performance.now() - asked) / 1000, result.accepted);
-          if (result.accepted && result.warnings.length > 0) log.warn({ ch: request.channel, warnings: result.warnings }, 'key verification headers partly ignored');
-          if (!result.accepted) log.info({ ch: request.channel, reason: result.reason }, 'key refused');
-          return result;
-        },
-      },
-      events: activity === null ? outbox : teeEvents(outbox, activity),
-      policy: {
-        maxRestarts: config.encoding.maxRestarts,
-        restartBaseMs: 1000,
-        stopTimeoutMs: Math.round(config.encoding.stopGraceSeconds * 1000) + 5000,
-      },
-      idMaxLength: config.idMaxLength,
-      logger: log,
-    });
-    coordinator.addEncoder(pool);
-    // The ingests see the coordinator through this: every publish decision is counted.
-    const publishes = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-    cleanups.push(() => coordinator.shutdown(Math.round(config.encoding.stopGraceSeconds * 1000) + 6000));
-
-    // HTTP + WS front end: WS ingest (upgrade requests) and the route table on one port.
-    const app = uWS.App();
-    let httpPort = 0;
-    const advertisedHost = isWildcard(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
-    const ws = registerWsIngest(app, {
-      coordinator: publishes,
-      onRefused: (code) => metrics.publish('ws', code),
-      config,
-      logger,
-      serverId: LOCAL_IDS.wsServer,
-      advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
-    });
-    coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
-    mountRoutes(
-      app,
-      [
-        ...healthRoutes({ status: () => (closing ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
-        ...commandRoutes(coordinator),
-        ...workflowRoutes(workflows, coordinator),
-        ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => metrics.hlsServed(bytes, client) }),
-        ...operationsRoutes(config, { metrics, outbox, coordinator, activity, logger, lifecycle: () => (closing ? 'shutting down' : started ? null : 'starting') }),
-      ],
-      { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing: () => closing },
-    );
-    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-      app.listen(config.bindAddress, config.httpPort, (socket) =>
-        socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.bindAddress}:${config.httpPort} (HTTP_PORT): address in use or not available`)),
-      );
-    });
-    httpPort = uWS.us_socket_local_port(listenSocket);
-    cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
-    cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
-
-    // RTMP ingest.
-    if (config.rtmpEnabled) {
-      const rtmp = new RtmpIngest({ coordinator: publishes, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP }, onRefused: (code) => metrics.publish('rtmp', code) });
-      rtmpIngest = rtmp;
-      await rtmp.start();
-      cleanups.push(() => rtmp.close());
-      rtmpPort = rtmp.port;
-      coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
-      const pulls = new PullSources({ registry: workflows, coordinator, steps: pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
-      pulls.start();
-      cleanups.push(() => pulls.close());
-    }
-
-    const shown = advertisedHost;
-    logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
-    if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
-    if (config.commandsAuth.method === 'none' && !isLoopback(config.bindAddress)) {
-      logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
-    }
-    if (config.keyVerification.url === '') logger.warn('KEY_VERIFICATION_URL is not set: every stream key is accepted');
-
-    let closed: Promise<void> | null = null;
-    started = true;
-    return {
-      config,
-      coordinator,
-      metrics,
-      httpPort,
-      rtmpPort,
-      close: () =>
-        (closed ??= (async () => {
-          closing = true;
-          await undo();
-        })()),
-    };
-  } catch (err) {
-    await undo();
-    throw err;
+/** What start-up has brought up, undone in reverse order on stop (or when a later step fails). */
+class Cleanups {
+  readonly #steps: Array<() => Promise<void> | void> = [];
+  push(step: () => Promise<void> | void): void {
+    this.#steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) await step();
   }
 }
 
+/**
+ * Operations: this instance's metrics registry, read at scrape time from the pieces (registered in
+ * `parts` as they come up: a scrape before then reads zeros), and the studio's activity log.
+ */
+interface Ops {
+  metrics: CastlineMetrics;
+  activity: StreamActivity | null;
+  parts: { coordinator?: Coordinator; outbox?: Outbox; ws?: WsIngest; rtmp?: RtmpIngest };
+  /** Why the node is not ready by its lifecycle (starting, shutting down), or null. */
+  lifecycle: () => string | null;
+}
+
+function createOps(config: Readonly<Config>, lifecycle: () => string | null): Ops {
+  const parts: Ops['parts'] = {};
+  const metrics = new CastlineMetrics({
+    streamStates: () => parts.coordinator?.sessionStates() ?? new Map(),
+    encoder: () => parts.coordinator?.capacity() ?? { capacity: 0, load: 0 },
+    eventsPending: () => parts.outbox?.pendingCount() ?? 0,
+    ingestBytes: () => ({ ws: parts.ws?.stats().receivedBytes ?? 0, rtmp: parts.rtmp?.receivedBytes() ?? 0 }),
+  });
+  return { metrics, activity: config.ops.studioEnabled ? new StreamActivity() : null, parts, lifecycle };
+}
+
 /** `/livez`, `/readyz`, `/metrics`, and the studio unless STUDIO_ENABLED=false. */
-function operationsRoutes(
-  config: Readonly<Config>,
-  parts: { metrics: CastlineMetrics; outbox: Outbox; coordinator: Coordinator; activity: StreamActivity | null; logger: Logger; lifecycle: () => string | null },
-): Route[] {
-  const { metrics, outbox, coordinator, activity, logger } = parts;
+function operationsRoutes(config: Readonly<Config>, logger: Logger, ops: Ops, core: Core): Route[] {
+  const { metrics, activity } = ops;
+  const { coordinator, outbox } = core;
   return [
     // Readiness: one check per phase or dependency (Redis joins here in cluster mode).
     ...probeRoutes([
-      { name: 'lifecycle', problem: parts.lifecycle },
+      { name: 'lifecycle', problem: ops.lifecycle },
       { name: 'event-store', problem: () => outbox.storeProblem() },
     ]),
     ...metricsRoutes(metrics, { token: config.ops.metricsAuthToken, onUnauthorized: (why, ip) => logger.warn({ path: '/metrics', ip, why }, 'unauthorized metrics scrape') }),
@@ -226,30 +107,156 @@ function operationsRoutes(
   ];
 }
 
-/** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */
-function configuredWorkflows(config: Readonly<Config>): WorkflowDefinition[] {
-  const file = config.configFile;
-  if (file === null) return [];
-  const out: WorkflowDefinition[] = [];
-  const problems: string[] = [];
-  for (const node of file.workflows) {
-    try {
-      out.push(defineWorkflow(node));
-    } catch (err) {
-      if (!(err instanceof WorkflowError)) throw err;
-      problems.push(`${file.path}: ${err.message}`);
-    }
+/** The session core: event outbox, key verification, encoder pool, workflows and the coordinator. */
+interface Core {
+  outbox: Outbox;
+  pool: EncoderPool;
+  workflows: WorkflowRegistry;
+  coordinator: Coordinator;
+  internal: InternalRtmp | null;
+  /** The RTMP port, once listening (castline's internal RTMP addresses read it). */
+  rtmpPort: { value: number };
+  /** What the ingests publish into: the coordinator, with every decision counted. */
+  sink: PublishSink;
+}
+
+async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
+  const { metrics, activity } = ops;
+  const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
+  await outbox.open();
+  cleanups.push(async () => {
+    // Give the application a moment to take the last stream-closed events; whatever is still
+    // pending stays stored and is delivered after the next start.
+    await Promise.race([outbox.idle(), sleep(3000, undefined, { ref: false })]);
+    await outbox.close();
+  });
+  const client = new KeyVerificationClient({ config, logger });
+  cleanups.push(() => client.close());
+  const log = logger.child({ component: 'coordinator' });
+  // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
+  // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
+  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
+  cleanups.push(() => pool.close());
+
+  const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
+  workflows.load(defineConfiguredWorkflows(config.configFile));
+  const rtmpPort = { value: 0 };
+  const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort.value) : null;
+  const graceMs = Math.round(config.encoding.stopGraceSeconds * 1000);
+  const coordinator = new Coordinator({
+    workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
+    steps: pool,
+    verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
+    events: activity === null ? outbox : teeEvents(outbox, activity),
+    policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
+    idMaxLength: config.idMaxLength,
+    logger: log,
+  });
+  coordinator.addEncoder(pool);
+  cleanups.push(() => coordinator.shutdown(graceMs + 6000));
+  Object.assign(ops.parts, { coordinator, outbox });
+  // The ingests publish through this: every decision is counted.
+  const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
+  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink };
+}
+
+/** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
+async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean, ops: Ops): Promise<number> {
+  const { coordinator, workflows } = core;
+  const app = uWS.App();
+  let httpPort = 0;
+  const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
+  const ws = registerWsIngest(app, {
+    sink: core.sink,
+    onRefused: (code) => ops.metrics.publish('ws', code),
+    config,
+    logger,
+    serverId: LOCAL_IDS.wsServer,
+    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+  });
+  coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
+  ops.parts.ws = ws;
+  const routes = [
+    ...healthRoutes({ status: () => (closing() ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
+    ...commandRoutes(coordinator),
+    ...workflowRoutes(workflows, coordinator),
+    ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
+    ...operationsRoutes(config, logger, ops, core),
+  ];
+  mountRoutes(app, routes, { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing });
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(config.bindAddress, config.httpPort, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.bindAddress}:${config.httpPort} (HTTP_PORT): address in use or not available`)),
+    );
+  });
+  httpPort = uWS.us_socket_local_port(listenSocket);
+  cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
+  cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
+  return httpPort;
+}
+
+/** RTMP ingest and the workflows' pulled sources (which publish into it). Returns the port. */
+async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, ops: Ops): Promise<number> {
+  const { coordinator, internal } = core;
+  const rtmp = new RtmpIngest({
+    sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
+    onRefused: (code) => ops.metrics.publish('rtmp', code),
+  });
+  ops.parts.rtmp = rtmp;
+  await rtmp.start();
+  cleanups.push(() => rtmp.close());
+  core.rtmpPort.value = rtmp.port;
+  coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
+  const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
+  pulls.start();
+  cleanups.push(() => pulls.close());
+  return rtmp.port;
+}
+
+/** One line per listener, and the warnings an operator should see at start-up. */
+function announce(config: Readonly<Config>, logger: Logger, httpPort: number, rtmpPort: number): void {
+  const shown = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
+  logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
+  if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
+  if (config.commandsAuth.method === 'none' && !isLoopbackAddress(config.bindAddress)) {
+    logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return out;
+  if (config.keyVerification.url === '') logger.warn('KEY_VERIFICATION_URL is not set: every stream key is accepted');
 }
 
-function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::' || address === '';
+/** Builds and starts every piece. Rejects (after undoing what started) if something cannot come up. */
+export async function startCastline(config: Readonly<Config>, logger: Logger): Promise<Castline> {
+  ensureBinaries();
+  if (!uwsIsNative) throw new Error(`uWebSockets.js: ${uwsBuild}; castline needs the native build (Node 20 on linux-x64)`);
+  fs.mkdirSync(config.hlsFilesystemPath, { recursive: true });
+  fs.mkdirSync(config.statePath, { recursive: true });
+  const cleanups = new Cleanups();
+  let closing = false;
+  let started = false;
+  const ops = createOps(config, () => (closing ? 'shutting down' : started ? null : 'starting'));
+  try {
+    const core = await startCore(config, logger, cleanups, ops);
+    const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
+    const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups, ops) : 0;
+    announce(config, logger, httpPort, rtmpPort);
+    started = true;
+    let closed: Promise<void> | null = null;
+    const close = () =>
+      (closed ??= (async () => {
+        closing = true;
+        await cleanups.run();
+      })());
+    return { config, coordinator: core.coordinator, metrics: ops.metrics, httpPort, rtmpPort, close };
+  } catch (err) {
+    await cleanups.run();
+    throw err;
+  }
 }
 
-function isLoopback(address: string): boolean {
-  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+function exitOnConfigError(err: unknown): void {
+  if (!(err instanceof ConfigError)) return;
+  process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(2);
 }
 
 /** `node dist/main.js`: start with the environment's config; stop gracefully on SIGINT/SIGTERM. */
@@ -258,10 +265,7 @@ export async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
+    exitOnConfigError(err);
     throw err;
   }
   const logger = createLogger(config.logLevel);
@@ -293,10 +297,7 @@ export async function main(): Promise<void> {
   try {
     castline = await startCastline(config, logger);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`castline: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      process.exit(2);
-    }
+    exitOnConfigError(err);
     logger.fatal({ err: { message: (err as Error).message } }, 'castline could not start');
     process.stderr.write(`castline: could not start: ${(err as Error).message}\n`);
     process.exit(1);

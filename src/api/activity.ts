@@ -4,8 +4,9 @@
  * coordinator's event sink (`teeEvents`), so it works with or without EVENT_CALLBACK_URL. Bounded:
  * a stream's entry goes when it closes, and only the last `maxEvents` events are kept.
  */
-import type { StreamEventSink } from '../coordinator/coordinator';
-import type { CloseReason, OutputAvailable } from '../coordinator/coordinator.types';
+import type { StreamEventSink } from '../coordinator/coordinator.types';
+import type { OutputAvailable } from '../domain/outputs';
+import type { CloseReason } from '../domain/stream';
 
 export interface ActivityEvent {
   /** ms since the epoch. */
@@ -48,7 +49,7 @@ export class StreamActivity implements StreamEventSink {
     this.#record('stream-available', channel, streamId, `${output.streamType} ${output.resolution}`);
   }
 
-  closed(channel: string, streamId: string, reason: CloseReason): void {
+  streamClosed(channel: string, streamId: string, reason: CloseReason): void {
     this.#live.delete(streamId);
     this.#record('stream-closed', channel, streamId, reason);
   }
@@ -74,6 +75,6 @@ export function teeEvents(...sinks: StreamEventSink[]): StreamEventSink {
   return {
     streamStarted: (channel, streamId) => sinks.forEach((s) => s.streamStarted(channel, streamId)),
     available: (channel, streamId, output) => sinks.forEach((s) => s.available(channel, streamId, output)),
-    closed: (channel, streamId, reason) => sinks.forEach((s) => s.closed(channel, streamId, reason)),
+    streamClosed: (channel, streamId, reason) => sinks.forEach((s) => s.streamClosed(channel, streamId, reason)),
   };
 }

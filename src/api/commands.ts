@@ -1,9 +1,9 @@
 /**
- * The commands API of coordinator-api.md: capacity, close, report. Thin: parse, call the
+ * The commands API of docs/spec/coordinator-api.md: capacity, close, report. Thin: parse, call the
  * coordinator, answer JSON.
  */
-import type { Capacity, Report } from '../coordinator/coordinator';
-import type { CloseReason } from '../coordinator/coordinator.types';
+import type { Capacity, Report } from '../coordinator/coordinator.types';
+import type { CloseReason } from '../domain/stream';
 import type { Route } from './api.types';
 import { errorResponse, json } from './json';
 

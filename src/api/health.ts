@@ -1,8 +1,7 @@
-/** `GET /`: name, version, uptime and status — the health check (workflows-api.md). */
+/** `GET /`: name, version, uptime and status — the health check (docs/spec/workflows-api.md). */
+import { version } from '../../package.json';
 import type { Route } from './api.types';
 import { json } from './json';
-
-import { version } from '../../package.json';
 
 export interface HealthSource {
   status(): 'ok' | 'shutting-down';

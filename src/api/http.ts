@@ -9,12 +9,12 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { IncomingAuth } from '../config/config';
-import type { Logger } from '../logger';
+import type { Logger } from '../logging/logger';
+import type { uWS } from '../net/uws';
 import type { ApiRequest, ApiResponse, Route } from './api.types';
 import { authorizationCheck, type AuthCheck } from './auth';
 import { errorResponse, fromError } from './json';
 import { matchRoute } from './router';
-import type { uWS } from './uws';
 
 export interface HttpOptions {
   auth: IncomingAuth;

@@ -1,4 +1,4 @@
-import { CastlineError, HTTP_STATUS, type ErrorCode } from '../errors';
+import { CastlineError, httpStatusOf, type ErrorCode } from '../domain/errors';
 import type { ApiResponse } from './api.types';
 
 const NO_CACHE = { 'Cache-Control': 'no-cache' };
@@ -9,7 +9,7 @@ export function json(status: number, body: object, headers?: Record<string, stri
 
 /** The one mapping from an error code to an HTTP status and a JSON `{ "error", "code" }` body. */
 export function errorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}): ApiResponse {
-  return json(HTTP_STATUS[code], { error: message, code }, headers);
+  return json(httpStatusOf(code), { error: message, code }, headers);
 }
 
 export function fromError(err: unknown): ApiResponse {

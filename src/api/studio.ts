@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Capacity, Report } from '../coordinator/coordinator';
+import type { Capacity, Report } from '../coordinator/coordinator.types';
 import type { ActivityEvent, LiveActivity } from './activity';
 import type { ApiResponse, Route } from './api.types';
 import { errorResponse, json } from './json';

@@ -1,10 +1,10 @@
 /**
- * The operator API of workflows-api.md: `GET /workflows`, `GET /workflows/{name}`,
+ * The operator API of docs/spec/workflows-api.md: `GET /workflows`, `GET /workflows/{name}`,
  * `PUT /workflows` (body in the config format, exactly one workflow), `DELETE /workflows/{name}`.
  * Unlike the reference, a PUT is validated completely before anything changes: a bad body is a 400
  * naming the line and column, and the running workflow stays as it was.
  */
-import { ConfigSyntaxError } from '../workflows/config-format';
+import { ConfigSyntaxError } from '../config/config-format';
 import type { WorkflowRegistry } from '../workflows/registry';
 import { WorkflowError } from '../workflows/steps';
 import type { WorkflowDefinition } from '../workflows/workflow.types';

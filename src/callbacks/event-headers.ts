@@ -1,5 +1,5 @@
 /**
- * The request headers of one event callback (coordinator-api.md "Event callbacks", reference §1.8),
+ * The request headers of one event callback (docs/spec/coordinator-api.md "Event callbacks"),
  * plus castline's `x-event-id` and `x-close-reason`. Pure.
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';

@@ -1,6 +1,7 @@
 /**
  * The `Authorization` header castline sends to the application (key verification, event
- * callbacks), built exactly as the reference builds it (reference §1.4, §1.8).
+ * callbacks), built as the reference streaming cluster builds it, so applications written for it
+ * accept castline unchanged: `Basic base64(user:password)`, `Bearer {token}`, or the raw Custom value.
  */
 import type { OutgoingAuth } from '../config/config';
 

@@ -1,21 +1,21 @@
 /**
  * The key-verification client: `POST KEY_VERIFICATION_URL` with an empty body and the headers
- * `x-streaming-channel`, `x-streaming-key`, `x-user-ip`, `Authorization` (coordinator-api.md).
+ * `x-streaming-channel`, `x-streaming-key`, `x-user-ip`, `Authorization` (docs/spec/coordinator-api.md).
  * Status exactly 200 accepts (the spec: "Any other status code will result in the publishing
  * session to be closed"); any other status, a network error, the timeout
  * (`KEY_VERIFICATION_TIMEOUT`) or the caller's abort refuses. Without a URL every key is accepted
  * with the configured defaults. Never rejects.
  */
 import type { Config } from '../config/config';
-import type { Logger } from '../logger';
+import { parseStreamSettings, type SettingsDefaults } from '../config/stream-settings';
+import type { Logger } from '../logging/logger';
 import { CallbackAgents, CallbackTimeoutError, postEmpty } from './callback-request';
 import { authorizationHeader } from './http-auth';
-import type { KeyVerificationRequest, KeyVerificationResult } from './key-verification.types';
-import { parseStreamSettings, type SettingsDefaults } from './stream-settings';
+import type { KeyVerificationRequest, KeyVerificationAnswer } from './key-verification.types';
 
-export type { KeyVerificationRequest, KeyVerificationResult } from './key-verification.types';
+export type { KeyVerificationRequest, KeyVerificationAnswer } from './key-verification.types';
 
-export interface KeyVerifierOptions {
+export interface KeyVerificationClientOptions {
   config: Pick<Config, 'keyVerification' | 'defaults'>;
   logger: Logger;
 }
@@ -27,13 +27,13 @@ export interface VerifyOverrides {
   defaults?: SettingsDefaults;
 }
 
-export class KeyVerifier {
+export class KeyVerificationClient {
   private readonly url: URL | null;
   private readonly authorization: string | null;
   private readonly agents = new CallbackAgents();
   private readonly logger: Logger;
 
-  constructor(private readonly options: KeyVerifierOptions) {
+  constructor(private readonly options: KeyVerificationClientOptions) {
     const { url, auth } = options.config.keyVerification;
     this.url = url === '' ? null : new URL(url);
     this.authorization = authorizationHeader(auth);
@@ -44,7 +44,7 @@ export class KeyVerifier {
    * Asks the application whether `key` may publish on `channel`. Never rejects. `overrides` come
    * from a workflow's `verify_key url= timeout=` and `hls_ladder` arguments.
    */
-  async verifyKey(request: KeyVerificationRequest, signal?: AbortSignal, overrides: VerifyOverrides = {}): Promise<KeyVerificationResult> {
+  async verifyKey(request: KeyVerificationRequest, signal?: AbortSignal, overrides: VerifyOverrides = {}): Promise<KeyVerificationAnswer> {
     const keyVerification = { ...this.options.config.keyVerification, ...(overrides.timeoutMs != null ? { timeoutMs: overrides.timeoutMs } : {}) };
     const defaults = overrides.defaults ?? this.options.config.defaults;
     const url = overrides.url != null ? new URL(overrides.url) : this.url;

@@ -11,8 +11,10 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/config';
-import type { CloseReason, OutputAvailable } from '../coordinator/coordinator.types';
-import type { Logger } from '../logger';
+import { backoffMs, withFullJitter } from '../domain/backoff';
+import type { OutputAvailable } from '../domain/outputs';
+import type { CloseReason } from '../domain/stream';
+import type { Logger } from '../logging/logger';
 import { CallbackAgents, postEmpty } from './callback-request';
 import { eventHeaders, headerProblem } from './event-headers';
 import { authorizationHeader } from './http-auth';
@@ -20,7 +22,6 @@ import { LmdbOutboxStore } from './lmdb-outbox-store';
 import { MemoryOutboxStore } from './memory-outbox-store';
 import type { OutboxStore } from './outbox-store';
 import type { EventOutbox, OutboxEvent, OutboxOptions } from './outbox.types';
-import { retryDelay } from './retry-backoff';
 
 export type { EventOutbox, OutboxEvent, OutboxOptions } from './outbox.types';
 
@@ -107,7 +108,7 @@ export class Outbox implements EventOutbox {
     }
     for (const marker of contents.live) {
       this.logger.info({ ch: marker.channel, streamId: marker.streamId }, 'stream was live when castline stopped: sending stream-closed (server-restart)');
-      this.closed(marker.channel, marker.streamId, 'server-restart');
+      this.streamClosed(marker.channel, marker.streamId, 'server-restart');
     }
     if (contents.discarded > 0) this.logger.error({ discarded: contents.discarded }, 'unreadable outbox records removed');
     if (contents.events.length > 0) this.logger.info({ events: contents.events.length }, 'undelivered events re-queued');
@@ -131,7 +132,7 @@ export class Outbox implements EventOutbox {
     this.enqueue({ id: randomUUID(), channel, streamId, createdAt: Date.now(), type: 'stream-available', output: { ...output } });
   }
 
-  closed(channel: string, streamId: string, reason: CloseReason): void {
+  streamClosed(channel: string, streamId: string, reason: CloseReason): void {
     if (!this.accepting('stream-closed', channel, streamId)) return;
     const key = streamKey(channel, streamId);
     if (this.closedStreams.has(key)) {
@@ -308,7 +309,7 @@ export class Outbox implements EventOutbox {
       this.deps.options?.observer?.failed();
       entry.failures++;
       const { retryBaseMs, retryMaxMs } = this.deps.config.eventCallback;
-      const delayMs = retryDelay(entry.failures, retryBaseMs, retryMaxMs);
+      const delayMs = withFullJitter(backoffMs(entry.failures, retryBaseMs, retryMaxMs));
       const fields = { ch: event.channel, streamId: event.streamId, eventId: event.id, eventType: event.type, failures: entry.failures, delayMs, failure };
       // Warn on the 1st, 2nd, 4th, 8th… failure of an event; the rest at debug (an app outage must not flood the log).
       if ((entry.failures & (entry.failures - 1)) === 0) this.logger.warn(fields, 'event delivery failed; retrying');

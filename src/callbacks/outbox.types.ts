@@ -2,7 +2,7 @@
  * Public types of the durable event outbox (`outbox.ts`): what the rest of castline calls to
  * report stream events, and the records it keeps on disk.
  *
- * Delivery contract (coordinator-api.md "Event callbacks", plus castline's additions):
+ * Delivery contract (docs/spec/coordinator-api.md "Event callbacks", plus castline's additions):
  * - Every event is persisted before its first attempt, then POSTed to `EVENT_CALLBACK_URL` with an
  *   empty body and the spec's headers, plus `x-event-id` (one per event, the same on every attempt)
  *   and, for `stream-closed`, `x-close-reason`.
@@ -14,10 +14,11 @@
  * - Per stream, strictly in enqueue order: the next event of a stream is not sent before the
  *   previous one was delivered. Streams are independent of each other; at most `maxInFlight`
  *   requests run at once across all streams.
- * - A stream marked live (`streamStarted`) and never `closed` before a crash gets exactly one
+ * - A stream marked live (`streamStarted`) and never `streamClosed` before a crash gets exactly one
  *   `stream-closed` with `x-close-reason: server-restart` when the outbox is next opened.
  */
-import type { CloseReason, OutputAvailable } from '../coordinator/coordinator.types';
+import type { OutputAvailable } from '../domain/outputs';
+import type { CloseReason } from '../domain/stream';
 
 export type EventType = 'stream-available' | 'stream-closed';
 
@@ -35,7 +36,7 @@ export type OutboxEvent =
   | (EventBase & { type: 'stream-available'; output: OutputAvailable })
   | (EventBase & { type: 'stream-closed'; reason: CloseReason });
 
-/** A stream that was accepted and has not been closed yet (persisted until `closed`). */
+/** A stream that was accepted and has not been closed yet (persisted until `streamClosed`). */
 export interface LiveMarker {
   channel: string;
   streamId: string;
@@ -53,13 +54,13 @@ export interface EventOutbox {
   open(): Promise<void>;
   /** Persists a live marker for an accepted stream (so a crash still produces its stream-closed). */
   streamStarted(channel: string, streamId: string): void;
-  /** Enqueues `stream-available`. Ignored (warning) after that stream's `closed`. */
+  /** Enqueues `stream-available`. Ignored (warning) after that stream's `streamClosed`. */
   available(channel: string, streamId: string, output: OutputAvailable): void;
   /**
    * Enqueues `stream-closed` and clears the live marker in the same store transaction. A second
-   * `closed` for the same stream is ignored (warning).
+   * `streamClosed` for the same stream is ignored (warning).
    */
-  closed(channel: string, streamId: string, reason: CloseReason): void;
+  streamClosed(channel: string, streamId: string, reason: CloseReason): void;
   /** Events enqueued and not yet delivered (including those still being persisted). */
   pendingCount(): number;
   /** Resolves once every store write issued so far (events, markers, removals) has committed. */

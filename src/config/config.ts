@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { ConfigSyntaxError, parseConfigText, type WorkflowNode } from '../workflows/config-format';
+import { LOG_LEVELS, type LogLevel } from '../logging/logger';
+import { ConfigSyntaxError, parseConfigText, type WorkflowNode } from './config-format';
+import { validateSettingsDefaults } from './stream-settings';
 import { boolean, ConfigValueError, decimal, httpUrl, integer, oneOf, port, text, type Parser } from './variables';
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 /** How castline authenticates itself to the application (key verification, event callbacks). */
 export type OutgoingAuth =
@@ -132,7 +132,7 @@ export const VARIABLES: readonly Variable[] = [
   v('HLS_FILESYSTEM_PATH', './data', text, 'Root folder of the HLS and preview output.'),
   v('STATE_PATH', './state', text, 'Folder of castline\'s durable state (event outbox, workflows).'),
   v('ID_MAX_LENGTH', '128', integer(1, 1024), 'Longest channel or stream key, in characters.'),
-  v('LOG_LEVEL', 'info', oneOf('trace', 'debug', 'info', 'warn', 'error', 'silent'), 'Structured JSON log level.'),
+  v('LOG_LEVEL', 'info', oneOf(...LOG_LEVELS), 'Structured JSON log level.'),
   v('KEY_VERIFICATION_URL', '', httpOrEmpty, 'Application URL that approves stream keys. Empty: every key is accepted.'),
   v('KEY_VERIFICATION_AUTH', '', authOrEmpty, 'Basic, Bearer or Custom: the Authorization header sent with key verification.'),
   v('KEY_VERIFICATION_AUTH_USER', '', text, 'User for Basic key-verification auth.'),
@@ -213,8 +213,17 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const cwd = options.cwd ?? process.cwd();
   const outer = { ...readDotenv(options.dotenvPath === undefined ? path.join(cwd, '.env') : options.dotenvPath), ...(options.env ?? process.env) };
   const file = readConfigFile(outer.CASTLINE_CONFIG, cwd);
-  const env = { ...file.settings, ...outer };
   const problems: string[] = [...file.problems];
+  const values = parseVariables({ ...file.settings, ...outer }, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = buildConfig((name) => values.get(name), file, cwd, problems);
+  problems.push(...validateSettingsDefaults(config.defaults));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Every variable parsed from its layer (or its default); a problem per invalid one. */
+function parseVariables(env: Record<string, string | undefined>, problems: string[]): Map<string, unknown> {
   const values = new Map<string, unknown>();
   for (const variable of VARIABLES) {
     const raw = env[variable.name];
@@ -226,38 +235,48 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
       problems.push(`${variable.name}=${JSON.stringify(raw)} ${why}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  return values;
+}
 
-  const get = <T>(name: string): T => values.get(name) as T;
-  const outgoing = (prefix: 'KEY_VERIFICATION' | 'EVENT_CALLBACK'): OutgoingAuth => {
-    const method = get<string>(`${prefix}_AUTH`);
-    const need = (name: string) => {
-      if (get<string>(name) === '') problems.push(`${name} must be set when ${prefix}_AUTH=${method}`);
-      return get<string>(name);
-    };
-    switch (method) {
-      case 'Basic': return { method, user: need(`${prefix}_AUTH_USER`), password: get<string>(`${prefix}_PASSWORD`) };
-      case 'Bearer': return { method, token: need(`${prefix}_AUTH_TOKEN`) };
-      case 'Custom': return { method, value: need(`${prefix}_AUTH_CUSTOM`) };
-      default: return { method: 'none' };
-    }
+type Lookup = (name: string) => unknown;
+
+/** `{PREFIX}_AUTH` and its companions: how castline authenticates to the application. */
+function outgoingAuth(get: Lookup, prefix: 'KEY_VERIFICATION' | 'EVENT_CALLBACK', problems: string[]): OutgoingAuth {
+  const method = get(`${prefix}_AUTH`) as string;
+  const need = (name: string) => {
+    if (get(name) === '') problems.push(`${name} must be set when ${prefix}_AUTH=${method}`);
+    return get(name) as string;
   };
-  const incoming = (): IncomingAuth => {
-    const method = get<string>('COMMANDS_API_AUTH');
-    const need = (name: string) => {
-      if (get<string>(name) === '') problems.push(`${name} must be set when COMMANDS_API_AUTH=${method}`);
-      return get<string>(name);
-    };
-    switch (method) {
-      case 'Basic': return { method, user: need('COMMANDS_API_AUTH_USER'), password: need('COMMANDS_API_AUTH_PASSWORD') };
-      case 'Bearer': return { method, token: need('COMMANDS_API_AUTH_TOKEN') };
-      default: return { method: 'none' };
-    }
+  switch (method) {
+    case 'Basic': return { method, user: need(`${prefix}_AUTH_USER`), password: get(`${prefix}_PASSWORD`) as string };
+    case 'Bearer': return { method, token: need(`${prefix}_AUTH_TOKEN`) };
+    case 'Custom': return { method, value: need(`${prefix}_AUTH_CUSTOM`) };
+    default: return { method: 'none' };
+  }
+}
+
+/** `COMMANDS_API_AUTH` and its companions: how the commands API authenticates its callers. */
+function incomingAuth(get: Lookup, problems: string[]): IncomingAuth {
+  const method = get('COMMANDS_API_AUTH') as string;
+  const need = (name: string) => {
+    if (get(name) === '') problems.push(`${name} must be set when COMMANDS_API_AUTH=${method}`);
+    return get(name) as string;
   };
+  switch (method) {
+    case 'Basic': return { method, user: need('COMMANDS_API_AUTH_USER'), password: need('COMMANDS_API_AUTH_PASSWORD') };
+    case 'Bearer': return { method, token: need('COMMANDS_API_AUTH_TOKEN') };
+    default: return { method: 'none' };
+  }
+}
+
+/** The typed Config from the parsed variables. */
+function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, problems: string[]): Config {
+  const get = <T>(name: string): T => lookup(name) as T;
   const seconds = (name: string) => Math.round(get<number>(name) * 1000);
   const mib = (name: string) => Math.round(get<number>(name) * 1024 * 1024);
-
-  const config: Config = {
+  const outgoing = (prefix: 'KEY_VERIFICATION' | 'EVENT_CALLBACK') => outgoingAuth(lookup, prefix, problems);
+  const incoming = () => incomingAuth(lookup, problems);
+  return {
     configFile: file.path === null ? null : { path: file.path, workflows: file.workflows },
     httpPort: get('HTTP_PORT'),
     bindAddress: get<string>('BIND_ADDRESS').trim(),
@@ -309,12 +328,17 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
       maxRestarts: get('ENCODER_MAX_RESTARTS'),
     },
   };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(config);
 }
 
 /** The config file's settings (as environment names) and workflow nodes; problems name file, line and column. */
-function readConfigFile(given: string | undefined, cwd: string): { path: string | null; settings: Record<string, string>; workflows: WorkflowNode[]; problems: string[] } {
+interface ConfigFileContents {
+  path: string | null;
+  settings: Record<string, string>;
+  workflows: WorkflowNode[];
+  problems: string[];
+}
+
+function readConfigFile(given: string | undefined, cwd: string): ConfigFileContents {
   const none = { path: null, settings: {}, workflows: [], problems: [] };
   const explicit = given !== undefined && given.trim() !== '';
   const file = path.resolve(cwd, explicit ? given.trim() : 'castline.config');

@@ -9,79 +9,21 @@
  * children of an XState root machine because XState copies a parent's children map on every spawn:
  * measured 2.3 ms per publish at 10,000 sessions. See bench/RESULTS.md.)
  */
-import { assign, createActor, fromCallback, fromPromise, type Actor } from 'xstate';
-import type { EncoderActorInput, SessionPlan, StepActorInput, StreamEvent, StreamPolicy, VerifyResult } from '../../actors/stream.events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assign, createActor, fromPromise, type Actor } from 'xstate';
 import { holdsChannel, isLive, streamMachine, type VerifyInput } from '../../actors/stream.machine';
-import type { Encoder, StepRunner } from '../encoding/encoder.types';
-import type { InternalRtmp } from '../workflows/internal-rtmp';
-import { planSession } from '../workflows/plan';
-import type { WorkflowRegistry } from '../workflows/registry';
-import type { WorkflowDefinition } from '../workflows/workflow.types';
-import type { Logger } from '../logger';
-import type {
-  CloseReason,
-  IngestType,
-  OutputAvailable,
-  PublishDecision,
-  PublishRequest,
-  StreamCoordinator,
-} from './coordinator.types';
-import { isValidName } from './names';
+import type { Encoder } from '../domain/jobs';
+import { isValidName } from '../domain/names';
+import type { CloseReason, PublishDecision, PublishRequest, VerificationOutcome } from '../domain/stream';
+import type { IngestServerInfo, PublishSink } from '../ingest/ingest.types';
+import type { Logger } from '../logging/logger';
+import { encoderActor, stepActor } from './actor-adapters';
+import type { Capacity, CoordinatorOptions, Report, WorkflowStream } from './coordinator.types';
 import { newStreamId } from './stream-id';
-
-/**
- * Key verification as the coordinator needs it: decides the session's settings from the plan's
- * verify_key step (none: accepted with the hls_ladder step's or the configured defaults).
- */
-export interface SessionVerifier {
-  verify(request: { channel: string; key: string; userIp: string }, plan: SessionPlan, signal?: AbortSignal): Promise<VerifyResult>;
-}
-
-/** Where stream events go (the durable outbox). Calls must not throw and return at once. */
-export interface StreamEventSink {
-  streamStarted(channel: string, streamId: string): void;
-  available(channel: string, streamId: string, output: OutputAvailable): void;
-  closed(channel: string, streamId: string, reason: CloseReason): void;
-}
-
-/** An ingest server as listed in the report's `streamingServers`. */
-export interface IngestServerInfo {
-  id: number;
-  ip: string;
-  port: number;
-  ssl: boolean;
-  serverType: IngestType;
-}
-
-export interface CoordinatorOptions {
-  verifier: SessionVerifier;
-  events: StreamEventSink;
-  policy: StreamPolicy;
-  idMaxLength: number;
-  logger: Logger;
-  /** Which workflow owns a publish, and what it runs. */
-  workflows: WorkflowRegistry;
-  /** Runs workflow media steps (the encoder pool); null = none can run. */
-  steps: StepRunner | null;
-  /** Root of HLS_FILESYSTEM_PATH (ffmpeg_hls output) and castline's internal RTMP addresses (null: RTMP off). */
-  planContext: { hlsRoot: string; internal: InternalRtmp | null };
-}
-
-export interface Capacity {
-  load: number;
-  capacity: number;
-  encoderCount: number;
-}
-
-export interface Report {
-  activeStreams: Array<{ channel: string; streamId: string; streamServer: number; encoder: number }>;
-  streamingServers: IngestServerInfo[];
-  encoders: Array<{ id: number; capacity: number; load: number }>;
-}
 
 type StreamActorRef = Actor<typeof streamMachine>;
 
-export class Coordinator implements StreamCoordinator {
+export class Coordinator implements PublishSink {
   readonly #machine: typeof streamMachine;
   /** The registry: every session not yet finished, by stream id. */
   readonly #actors = new Map<string, StreamActorRef>();
@@ -91,6 +33,8 @@ export class Coordinator implements StreamCoordinator {
   #capacityCache: { version: number; value: Capacity } | null = null;
   readonly #encoders = new Map<number, Encoder>();
   readonly #servers = new Map<number, () => IngestServerInfo>();
+  /** Each session's way to disconnect its publisher (kept here, not in the actor's context). */
+  readonly #disconnects = new Map<string, PublishRequest['disconnect']>();
   /** Index of the root's children by channel (their state is still read from their snapshots). */
   readonly #byChannel = new Map<string, Set<StreamActorRef>>();
   readonly #options: CoordinatorOptions;
@@ -102,11 +46,11 @@ export class Coordinator implements StreamCoordinator {
     const { events } = options;
     const stream = streamMachine.provide({
       actors: {
-        verifyKey: fromPromise<VerifyResult, VerifyInput>(({ input, signal }) =>
+        verifyKey: fromPromise<VerificationOutcome, VerifyInput>(({ input, signal }) =>
           options.verifier.verify({ channel: input.channel, key: input.key, userIp: input.userIp }, input.plan, signal),
         ),
-        runEncoder: fromCallback<StreamEvent, EncoderActorInput>(({ input, sendBack, receive }) => this.#runEncoder(input, sendBack, receive)),
-        runStep: fromCallback<StreamEvent, StepActorInput>(({ input, sendBack, receive }) => this.#runStep(input, sendBack, receive)),
+        runEncoder: encoderActor(this.#encoders),
+        runStep: stepActor(options.steps),
       },
       guards: {
         encoderAvailable: ({ context }) => context.plan.ladder === null || this.#pickEncoder() !== null,
@@ -115,7 +59,8 @@ export class Coordinator implements StreamCoordinator {
         assignEncoder: assign({ encoderId: ({ context }) => (context.plan.ladder === null ? null : this.#pickEncoder()?.id ?? null) }),
         emitStarted: ({ context }) => events.streamStarted(context.channel, context.streamId),
         emitAvailable: ({ context }, { output }) => events.available(context.channel, context.streamId, output),
-        emitClosed: ({ context }) => events.closed(context.channel, context.streamId, context.closeReason ?? 'publisher-disconnected'),
+        emitClosed: ({ context }) => events.streamClosed(context.channel, context.streamId, context.closeReason ?? 'publisher-disconnected'),
+        disconnectPublisher: ({ context }) => this.#disconnects.get(context.streamId)?.(context.closeReason ?? 'close-command'),
         logClosed: ({ context }) =>
           this.#log.info(
             { ch: context.channel, streamId: context.streamId, reason: context.closeReason, detail: context.closeMessage ?? undefined, outputs: context.outputs, restarts: context.attempt },
@@ -124,7 +69,7 @@ export class Coordinator implements StreamCoordinator {
       },
     });
     this.#machine = stream;
-    options.workflows.on('changed', (previous, next) => this.#onWorkflowChanged(previous, next));
+    options.workflows.onChange((previous, next) => this.#onWorkflowChanged(previous, next));
   }
 
   // ── encoders and ingest servers ────────────────────────────────────────────────────────────
@@ -147,9 +92,8 @@ export class Coordinator implements StreamCoordinator {
     if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
     if (this.#shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
     if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
-    const pinned = request.workflow !== undefined;
-    const route = pinned ? pinnedRoute(this.#options.workflows.get(request.workflow!)) : this.#options.workflows.route(request.ingest, channel, key, request.userIp);
-    if (!route.ok) return refused(route.reason === 'ip-denied' ? 'IP_DENIED' : 'NO_WORKFLOW', route.message);
+    const route = this.#options.workflows.route(request);
+    if (!route.ok) return refused(route.code, route.message);
 
     const streamId = newStreamId();
     const actor = createActor(this.#machine, {
@@ -162,11 +106,11 @@ export class Coordinator implements StreamCoordinator {
         ingest: request.ingest,
         serverId: request.serverId,
         source: request.source,
-        disconnect: request.disconnect,
         policy: this.#options.policy,
-        plan: this.#plan(route.workflow, { channel, key, streamId, source: request.source }, pinned),
+        plan: this.#options.workflows.plan(route.workflow, { channel, key, streamId, source: request.source }, request.workflow !== undefined),
       },
     });
+    this.#disconnects.set(streamId, request.disconnect);
     this.#register(actor);
     actor.start();
     return new Promise<PublishDecision>((resolve) => {
@@ -272,7 +216,7 @@ export class Coordinator implements StreamCoordinator {
     this.#shuttingDown = true;
     for (const actor of [...this.#actors.values()]) actor.send({ type: 'SHUTDOWN' });
     const deadline = Date.now() + timeoutMs;
-    while (this.#actors.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.#actors.size > 0 && Date.now() < deadline) await sleep(20);
     if (this.#actors.size > 0) this.#log.warn({ sessions: this.#actors.size }, 'shutdown timeout: stopping sessions that did not finish');
     for (const actor of [...this.#actors.values()]) actor.stop();
   }
@@ -296,6 +240,7 @@ export class Coordinator implements StreamCoordinator {
     set.add(actor);
     const drop = () => {
       this.#actors.delete(streamId);
+      this.#disconnects.delete(streamId);
       set.delete(actor);
       if (set.size === 0 && this.#byChannel.get(channel) === set) this.#byChannel.delete(channel);
     };
@@ -350,8 +295,8 @@ export class Coordinator implements StreamCoordinator {
   }
 
   /** Live sessions of a workflow with their media steps' states (for `GET /workflows/{name}`). */
-  workflowStreams(workflow: string): Array<{ channel: string; streamId: string; steps: Array<{ step_id: string; status: string }> }> {
-    const out: Array<{ channel: string; streamId: string; steps: Array<{ step_id: string; status: string }> }> = [];
+  workflowStreams(workflow: string): WorkflowStream[] {
+    const out: WorkflowStream[] = [];
     for (const actor of this.#streams()) {
       const snap = actor.getSnapshot();
       if (!isLive(snap.value) || snap.context.plan.workflow !== workflow) continue;
@@ -361,87 +306,30 @@ export class Coordinator implements StreamCoordinator {
     return out;
   }
 
-  #plan(definition: WorkflowDefinition, session: { channel: string; key: string; streamId: string; source: PublishRequest['source'] }, pinned: boolean): SessionPlan {
-    return planSession(definition, { ...session, ...this.#options.planContext, workflow: (name) => this.#options.workflows.get(name) }, pinned);
-  }
-
   /**
    * A workflow was created, updated or deleted. Sessions of a deleted workflow, or whose publish it
    * no longer receives, are closed (`workflow-removed`); every other live session is re-planned
    * (its new steps start, removed ones stop, unchanged ones keep running) — forwarding targets may
    * have changed too.
    */
-  #onWorkflowChanged(previous: WorkflowDefinition | null, next: WorkflowDefinition | null): void {
+  #onWorkflowChanged(previous: string | null, next: string | null): void {
     for (const actor of [...this.#streams()]) {
       const snap = actor.getSnapshot();
       if (snap.status !== 'active') continue;
       const c = snap.context;
-      const route = c.plan.pinned ? pinnedRoute(this.#options.workflows.get(c.plan.workflow)) : this.#options.workflows.route(c.ingest, c.channel, c.key, c.userIp);
-      if (!route.ok || route.workflow.name !== c.plan.workflow) {
+      const route = this.#options.workflows.route({ ...c, workflow: c.plan.pinned ? c.plan.workflow : undefined });
+      if (!route.ok || route.workflow !== c.plan.workflow) {
         // Only the changed workflow loses its sessions; a session another workflow would now
         // receive (say, a new, more specific one) keeps running where it started.
-        if (c.plan.workflow === previous?.name || c.plan.workflow === next?.name) {
+        if (c.plan.workflow === previous || c.plan.workflow === next) {
           this.#log.info({ ch: c.channel, streamId: c.streamId, workflow: c.plan.workflow }, 'workflow no longer receives this stream: closing it');
           actor.send({ type: 'CLOSE_REQUESTED', reason: 'workflow-removed' });
         }
         continue;
       }
-      actor.send({ type: 'WORKFLOW_UPDATED', plan: this.#plan(route.workflow, c, c.plan.pinned) });
+      actor.send({ type: 'WORKFLOW_UPDATED', plan: this.#options.workflows.plan(route.workflow, c, c.plan.pinned) });
     }
   }
-
-  #runStep(input: StepActorInput, sendBack: (e: StreamEvent) => void, receive: (l: (e: StreamEvent) => void) => void): () => void {
-    const runner = this.#options.steps;
-    if (runner === null) {
-      sendBack({ type: 'STEP_EXITED', stepId: input.stepId, clean: false, error: { code: 'START_FAILED', message: 'no step runner' } });
-      return () => {};
-    }
-    let exited = false;
-    const handle = runner.startStep({ ...input.job, attempt: 0 }, (report) => {
-      if (report.type === 'active') sendBack({ type: 'STEP_ACTIVE', stepId: input.stepId });
-      else {
-        exited = true;
-        sendBack({ type: 'STEP_EXITED', stepId: input.stepId, clean: report.clean, error: report.error });
-      }
-    });
-    receive((event) => {
-      if (event.type === 'STOP') handle.stop();
-    });
-    return () => {
-      if (!exited) handle.stop();
-    };
-  }
-
-  #runEncoder(input: EncoderActorInput, sendBack: (e: StreamEvent) => void, receive: (l: (e: StreamEvent) => void) => void): () => void {
-    const { attempt } = input;
-    const encoder = this.#encoders.get(input.encoderId);
-    if (encoder === undefined) {
-      sendBack({ type: 'ENCODER_EXITED', attempt, clean: false, error: { code: 'START_FAILED', message: `encoder ${input.encoderId} is gone` } });
-      return () => {};
-    }
-    let exited = false;
-    const handle = encoder.start(
-      { channel: input.channel, streamId: input.streamId, source: input.source, settings: input.settings, attempt },
-      (report) => {
-        if (report.type === 'available') {
-          sendBack({ type: 'ENCODER_OUTPUT', attempt, output: report.output });
-        } else {
-          exited = true;
-          sendBack({ type: 'ENCODER_EXITED', attempt, clean: report.clean, error: report.error });
-        }
-      },
-    );
-    receive((event) => {
-      if (event.type === 'STOP') handle.stop();
-    });
-    return () => {
-      if (!exited) handle.stop();
-    };
-  }
-}
-
-function pinnedRoute(workflow: WorkflowDefinition | undefined): ReturnType<WorkflowRegistry['route']> {
-  return workflow === undefined ? { ok: false, reason: 'no-workflow', message: 'the workflow is gone' } : { ok: true, workflow };
 }
 
 function refused(code: Extract<PublishDecision, { accepted: false }>['code'], message: string): PublishDecision {

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EncoderReport } from './encoder.types';
+import type { EncoderReport } from '../domain/jobs';
 import { FileStorage } from '../storage/filesystem';
 import { buildFfmpegArgs, type EncodingOptions } from './ffmpeg-args';
 import { FfmpegRun, type FfmpegExit, watchRun } from './ffmpeg-run';
@@ -19,9 +19,9 @@ import { layout, type StreamRef } from './layout';
 import { initialOutputs, StreamOutputs, type OutputsState } from './outputs';
 import { lastLine, ProbeError, runProbe } from './probe';
 import { SegmentListReader } from './segment-list';
+import { StopSignal } from './stop-signal';
 import type { JobOptions, WorkerTask, WorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
-import { StopSignal } from './stop-signal';
 
 type RunOutcome =
   | { kind: 'ended' }

@@ -3,7 +3,8 @@
  * (segment muxer → MPEG-TS segments + a CSV list in the staging folder), plus one for previews.
  * Pure: a list of small functions, one per part of the command.
  */
-import type { MediaSource, PreviewSettings } from '../coordinator/coordinator.types';
+import type { PreviewSettings } from '../domain/settings';
+import type { MediaSource } from '../domain/stream';
 import type { Rendition, SourceInfo } from './ladder';
 
 export interface EncodingOptions {

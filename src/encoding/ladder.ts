@@ -1,5 +1,5 @@
 /**
- * The resolution ladder (cluster-protocols §5): which renditions a stream gets, given what the
+ * The resolution ladder (docs/spec/cluster-protocols.md §5): which renditions a stream gets, given what the
  * source is and what `x-resolutions` asked for. Pure.
  *
  * Per requested rung, in order: the box is made even (≤0 → 1, odd → +1); fps = requested or the
@@ -7,7 +7,7 @@
  * (even dimensions); duplicates are dropped; rungs larger than the source are dropped. If nothing
  * is left and ORIGINAL was not requested, the smallest requested rung is encoded anyway.
  */
-import type { ResolutionRequest, Rung } from '../coordinator/coordinator.types';
+import type { ResolutionRequest, Rung } from '../domain/settings';
 import { defaultAudioKbps, defaultVideoKbps } from './default-bitrates';
 
 /** What the encoder learned about the source (from ffprobe). */

@@ -6,7 +6,8 @@
  * playlists can still be finalized.
  */
 import * as fs from 'node:fs';
-import type { OutputAvailable, PreviewSettings } from '../coordinator/coordinator.types';
+import type { OutputAvailable } from '../domain/outputs';
+import type { PreviewSettings } from '../domain/settings';
 import type { FileStorage } from '../storage/filesystem';
 import type { Rendition, SourceInfo } from './ladder';
 import { layout, type StreamRef } from './layout';

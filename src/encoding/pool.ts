@@ -16,11 +16,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { ffmpegPath } from '../binaries';
 import type { Config } from '../config/config';
-import { silentLogger, type Logger } from '../logger';
+import type { EncodeJob, Encoder, EncoderReport, JobErrorCode, JobHandle, StepJob, StepReport, StepRunner } from '../domain/jobs';
+import { silentLogger, type Logger } from '../logging/logger';
 import { FileStorage } from '../storage/filesystem';
-import type { EncodeHandle, EncodeJob, Encoder, EncoderReport, StepJob, StepReport, StepRunner } from './encoder.types';
+import { ffmpegPath } from './binaries';
 import { applyOutputEvent, finalizeSync, type OutputsState } from './outputs';
 import { hlsPlaylistPath } from './step-args';
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
@@ -171,9 +171,9 @@ export class EncoderPool implements Encoder, StepRunner {
     return [...this.jobs.values(), ...this.steps.values()];
   }
 
-  start(job: EncodeJob, report: (r: EncoderReport) => void): EncodeHandle {
+  start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle {
     const key = `${job.channel}/${job.streamId}`;
-    const refuse = (code: string, message: string): EncodeHandle => {
+    const refuse = (code: JobErrorCode, message: string): JobHandle => {
       setImmediate(() => safeReport(report, { type: 'exited', clean: false, error: { code, message } }, this.logger));
       return { stop: () => undefined };
     };
@@ -217,7 +217,7 @@ export class EncoderPool implements Encoder, StepRunner {
     };
   }
 
-  startStep(job: StepJob, report: (r: StepReport) => void): EncodeHandle {
+  startStep(job: StepJob, report: (r: StepReport) => void): JobHandle {
     if (this.closing) {
       setImmediate(() => safeReport(report, { type: 'exited', clean: false, error: { code: 'SHUTTING_DOWN', message: 'the encoder is shutting down' } }, this.logger));
       return { stop: () => undefined };

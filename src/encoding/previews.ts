@@ -1,4 +1,4 @@
-/** The previews index file (cluster-protocols §4). Pure. */
+/** The previews index file (docs/spec/cluster-protocols.md §4). Pure. */
 
 export interface PreviewIndex {
   index_start: number;

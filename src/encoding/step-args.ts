@@ -14,7 +14,7 @@
  *           | -f flv -flvflags no_duration_filesize URL
  */
 import * as path from 'node:path';
-import type { MediaStep, StepJob } from './encoder.types';
+import type { MediaStep, StepJob } from '../domain/jobs';
 
 /** ffmpeg's network read timeout for pulled inputs (µs): a silent RTMP socket ends the run. */
 export const READ_TIMEOUT_US = 5_000_000;

@@ -17,6 +17,7 @@
  *   continues it (`append_list`: numbering goes on after an `#EXT-X-DISCONTINUITY`).
  */
 import * as fs from 'node:fs';
+import type { JobErrorCode } from '../domain/jobs';
 import { FfmpegRun, type FfmpegExit, watchRun } from './ffmpeg-run';
 import { ProbeError, runProbe } from './probe';
 import {
@@ -24,9 +25,9 @@ import {
   sniffContainer, stderrSummary, stepInput, validateStep, type CodecPlan, type StepInput,
 } from './step-args';
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
+import { StopSignal } from './stop-signal';
 import type { StepExited, StepOptions, StepTask, StepWorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
-import { StopSignal } from './stop-signal';
 
 type RunOutcome =
   /** ffmpeg finished by itself (exit 0), or after our stop request. */
@@ -231,6 +232,6 @@ function classify(exit: FfmpegExit, run: { stalled: boolean; stoppedByUs: boolea
   return { kind: 'failed', message: `ffmpeg ${how}: ${summary}`, activeMs: run.activeAt > 0 ? Date.now() - run.activeAt : 0 };
 }
 
-function failed(code: string, message: string): StepExited {
+function failed(code: JobErrorCode, message: string): StepExited {
   return { type: 'exited', clean: false, error: { code, message } };
 }

@@ -4,9 +4,9 @@
  * task's MessagePort; `{type:'stop'}` comes back. The final `exited` report is the last message
  * on the port.
  */
-import { EncodeJobRunner } from './encode-job';
 import type { MessagePort } from 'node:worker_threads';
-import type { EncoderReport } from './encoder.types';
+import type { EncoderReport } from '../domain/jobs';
+import { EncodeJobRunner } from './encode-job';
 import { StepJobRunner } from './step-job';
 import type { MainToWorker, StepExited, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
 

@@ -3,9 +3,9 @@
  * MessagePort. Everything here is structured-clone safe.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { EncodeJob, EncoderReport, StepJob, StepReport } from './encoder.types';
-import type { OutputEvent, OutputsState } from './outputs';
 import type { Config } from '../config/config';
+import type { EncodeJob, EncoderReport, StepJob, StepReport } from '../domain/jobs';
+import type { OutputEvent, OutputsState } from './outputs';
 
 /**
  * The encoding settings a job needs: `config.encoding` (its `maxRestarts` = ffmpeg restarts inside

@@ -1,5 +1,5 @@
 /**
- * Pulls a WS-published stream like a remote encoder would (cluster-protocols §1): a WebSocket
+ * Pulls a WS-published stream like a remote encoder would (docs/spec/cluster-protocols.md §1): a WebSocket
  * client on `{uri}/receive-clear-cache` (the HLS ladder encoder) or `{uri}/receive` (workflow
  * steps, which must not clear the ingest's cache), `h` heartbeats, every binary message is the
  * next chunk of the byte stream; the socket closing is the end of the input.

@@ -1,7 +1,8 @@
 /**
  * A parsed `workflow` node → a validated `WorkflowDefinition`, and the built-in default workflow.
  */
-import { parseConfigText, type WorkflowNode } from './config-format';
+import { ConfigError, type Config } from '../config/config';
+import { parseConfigText, type WorkflowNode } from '../config/config-format';
 import { defineStep, WorkflowError } from './steps';
 import type { StepDefinition, WorkflowDefinition } from './workflow.types';
 
@@ -56,4 +57,21 @@ export function parseSingleWorkflow(text: string): WorkflowDefinition {
     throw new WorkflowError(r.line, r.column, 'reactors are not supported');
   }
   return defineWorkflow(parsed.workflows[0]);
+}
+
+/** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */
+export function defineConfiguredWorkflows(file: Config['configFile']): WorkflowDefinition[] {
+  if (file === null) return [];
+  const out: WorkflowDefinition[] = [];
+  const problems: string[] = [];
+  for (const node of file.workflows) {
+    try {
+      out.push(defineWorkflow(node));
+    } catch (err) {
+      if (!(err instanceof WorkflowError)) throw err;
+      problems.push(`${file.path}: ${err.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
 }

@@ -4,9 +4,9 @@
  * out. Media flows down the list: a transcode step's output is the input of the steps after it.
  */
 import * as path from 'node:path';
-import type { SessionPlan, PlannedStep } from '../../actors/stream.events';
-import type { MediaSource } from '../coordinator/coordinator.types';
-import type { MediaStep } from '../encoding/encoder.types';
+import type { MediaStep } from '../domain/jobs';
+import type { SessionPlan, PlannedStep } from '../domain/plan';
+import type { MediaSource } from '../domain/stream';
 import type { InternalRtmp } from './internal-rtmp';
 import type { WorkflowDefinition } from './workflow.types';
 

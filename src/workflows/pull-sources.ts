@@ -6,21 +6,22 @@
  * used up) the session ends like a publisher that left; a close command or the workflow's removal
  * stops the pull. Pulls are not restarted after they end (update the workflow to start again).
  */
-import type { Coordinator } from '../coordinator/coordinator';
-import type { EncodeHandle, StepRunner } from '../encoding/encoder.types';
-import type { Logger } from '../logger';
+import type { JobHandle, StepRunner } from '../domain/jobs';
+import type { PublishSink } from '../ingest/ingest.types';
+import type { Logger } from '../logging/logger';
 import type { InternalRtmp } from './internal-rtmp';
 import type { WorkflowRegistry } from './registry';
 
 interface Pull {
-  handle: EncodeHandle;
+  handle: JobHandle;
   streamId: string | null;
   ended: boolean;
 }
 
 export interface PullSourcesOptions {
   registry: WorkflowRegistry;
-  coordinator: Coordinator;
+  /** Where the pulled stream is published (the coordinator). */
+  sink: PublishSink;
   steps: StepRunner;
   internal: InternalRtmp;
   serverId: number;
@@ -67,7 +68,7 @@ export class PullSources {
     pull.handle = this.options.steps.startStep({ label: `${want.workflow}/ffmpeg_pull/${want.streamName}`, input: want.location, step: { type: 'ffmpeg_pull', output }, attempt: 0 }, (report) => {
       if (report.type === 'active') {
         if (pull.streamId !== null || pull.ended) return;
-        void this.options.coordinator
+        void this.options.sink
           .publish({
             channel: want.streamName,
             key: 'pull',
@@ -83,7 +84,7 @@ export class PullSources {
               log.warn({ code: decision.code, reason: decision.message }, 'pulled stream refused: stopping the pull');
               pull.handle.stop();
             } else if (pull.ended) {
-              this.options.coordinator.publisherGone(decision.streamId);
+              this.options.sink.publisherGone(decision.streamId);
             } else {
               pull.streamId = decision.streamId;
               log.info({ streamId: decision.streamId }, 'pulled stream live');
@@ -93,7 +94,7 @@ export class PullSources {
       }
       pull.ended = true;
       if (this.#pulls.get(id) === pull) this.#pulls.delete(id);
-      if (pull.streamId !== null) this.options.coordinator.publisherGone(pull.streamId);
+      if (pull.streamId !== null) this.options.sink.publisherGone(pull.streamId);
       if (report.clean) log.info('pull ended');
       else log.warn({ error: report.error }, 'pull failed');
     });

@@ -7,13 +7,12 @@
  * two workflows may not claim exactly the same thing.
  */
 import { EventEmitter } from 'node:events';
-import { allowlistContains, parseAllowlist, type IpAllowlist } from '../ingest/ip-allowlist';
-import { parseIp } from '../ingest/ip-address';
-import type { Logger } from '../logger';
+import type { IngestType } from '../domain/stream';
+import type { Logger } from '../logging/logger';
+import { allowlistContains, parseAllowlist, parseIp, type IpAllowlist } from '../net/ip';
 import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from './definition';
 import { WorkflowError } from './steps';
 import type { WorkflowStore } from './store';
-import type { IngestType } from '../coordinator/coordinator.types';
 import type { IpFilter, StepSpec, WorkflowDefinition } from './workflow.types';
 
 export interface RegistryEvents {

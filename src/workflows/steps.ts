@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { parsePreviews, parseRecord, validateSettingsDefaults } from '../callbacks/stream-settings';
-import { CastlineError } from '../errors';
-import { parseAllowlist } from '../ingest/ip-allowlist';
-import type { StepNode } from './config-format';
+import type { StepNode } from '../config/config-format';
+import { parsePreviews, parseRecord, validateSettingsDefaults } from '../config/stream-settings';
+import { CastlineError } from '../domain/errors';
+import { parseAllowlist } from '../net/ip';
 import type { IpFilter, StepDefinition, StepSpec, StepType } from './workflow.types';
 
 export class WorkflowError extends CastlineError {
@@ -27,11 +27,11 @@ type Params = Record<string, string | null>;
 interface StepRule {
   /** Every argument the step accepts. */
   args: readonly string[];
-  build(p: Reader): StepSpec;
+  build(p: StepArguments): StepSpec;
 }
 
 /** Reads one step's arguments, failing with the step's line on anything wrong. */
-class Reader {
+class StepArguments {
   constructor(readonly node: StepNode, readonly params: Params) {}
 
   fail(detail: string): never {
@@ -212,7 +212,7 @@ export function defineStep(node: StepNode): StepDefinition {
     if (arg.key in params) throw new WorkflowError(arg.line, arg.column, `${node.type}: '${arg.key}' is given twice`);
     params[arg.key] = arg.value;
   }
-  const spec = rule.build(new Reader(node, params));
+  const spec = rule.build(new StepArguments(node, params));
   return { id: stepId(node.type, params), type: spec.type, parameters: params, spec, line: node.line };
 }
 

@@ -3,8 +3,7 @@
  * publish belongs to exactly one workflow, chosen by its ingest step. These are the validated,
  * typed forms of what the config format says (`config-format.ts` parses the text).
  */
-
-import type { MediaStep } from '../encoding/encoder.types';
+import type { MediaStep } from '../domain/jobs';
 
 /** `allow_ips=` / `deny_ips=` on an ingest step: raw comma list of IPs and CIDRs. */
 export interface IpFilter {

@@ -8,21 +8,21 @@ import { commandRoutes } from '../../src/api/commands';
 import { fileRoutes, resolveOutputPath } from '../../src/api/files';
 import { healthRoutes } from '../../src/api/health';
 import { mountRoutes } from '../../src/api/http';
-import { uWS, uwsBuild, uwsIsNative } from '../../src/api/uws';
 import type { IncomingAuth } from '../../src/config/config';
 import { Coordinator } from '../../src/coordinator/coordinator';
-import { silentLogger } from '../../src/logger';
+import { silentLogger } from '../../src/logging/logger';
+import { uWS, uwsBuild, uwsIsNative } from '../../src/net/uws';
 import { FakeEncoder } from '../fakes/encoder';
+import { defaultWorkflowOptions } from '../fakes/workflows';
 import { listen } from '../helpers/listen';
 import { waitUntil } from '../helpers/wait';
-import { defaultWorkflowOptions } from '../fakes/workflows';
 
 const SETTINGS = { resolutions: { original: true, rungs: [] }, record: false, previews: null };
 
 async function startApi(auth: IncomingAuth, root: string) {
   const coordinator = new Coordinator({
     verifier: { verify: async () => ({ accepted: true, settings: SETTINGS }) },
-    events: { streamStarted() {}, available() {}, closed() {} },
+    events: { streamStarted() {}, available() {}, streamClosed() {} },
     policy: { maxRestarts: 0, restartBaseMs: 10, stopTimeoutMs: 500 },
     idMaxLength: 128,
     logger: silentLogger,

@@ -8,7 +8,7 @@ import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { sample } from '../helpers/metrics';
 import { waitUntil } from '../helpers/wait';
-import { killAll, publish } from '../ingest/rtmp-ffmpeg';
+import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
 
 async function get(url: string, headers: Record<string, string> = {}, method = 'GET') {
   const res = await fetch(url, { method, headers: { connection: 'close', ...headers }, redirect: 'manual' });

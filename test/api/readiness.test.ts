@@ -11,7 +11,7 @@ import { probeRoutes, type ReadinessCheck } from '../../src/api/health';
 import { MemoryOutboxStore } from '../../src/callbacks/memory-outbox-store';
 import { Outbox } from '../../src/callbacks/outbox';
 import type { StoredEvent } from '../../src/callbacks/outbox-store';
-import { silentLogger } from '../../src/logger';
+import { silentLogger } from '../../src/logging/logger';
 import { waitUntil } from '../helpers/wait';
 
 class BreakableStore extends MemoryOutboxStore {

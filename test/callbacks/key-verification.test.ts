@@ -1,7 +1,7 @@
 import { expect } from 'chai';
+import { KeyVerificationClient } from '../../src/callbacks/key-verification';
 import type { Config, OutgoingAuth } from '../../src/config/config';
-import { KeyVerifier } from '../../src/callbacks/key-verification';
-import { silentLogger } from '../../src/logger';
+import { silentLogger } from '../../src/logging/logger';
 import { AppReceiver, closedPort } from './app-receiver';
 
 type VerifierConfig = Pick<Config, 'keyVerification' | 'defaults'>;
@@ -14,9 +14,9 @@ function configFor(url: string, auth: OutgoingAuth = { method: 'none' }, timeout
 
 describe('key-verification', () => {
   const app = new AppReceiver();
-  const verifiers: KeyVerifier[] = [];
+  const verifiers: KeyVerificationClient[] = [];
   const verifier = (config: VerifierConfig) => {
-    const v = new KeyVerifier({ config, logger: silentLogger });
+    const v = new KeyVerificationClient({ config, logger: silentLogger });
     verifiers.push(v);
     return v;
   };

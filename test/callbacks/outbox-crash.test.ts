@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Outbox } from '../../src/callbacks/outbox';
-import { silentLogger } from '../../src/logger';
+import { silentLogger } from '../../src/logging/logger';
 import { AppReceiver, waitFor, type ReceivedRequest } from './app-receiver';
 
 const sid = (n: number) => n.toString(16).padStart(32, '0');

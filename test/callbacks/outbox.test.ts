@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Config, OutgoingAuth } from '../../src/config/config';
-import type { OutputAvailable } from '../../src/coordinator/coordinator.types';
 import { Outbox, type OutboxOptions } from '../../src/callbacks/outbox';
-import { silentLogger } from '../../src/logger';
+import type { Config, OutgoingAuth } from '../../src/config/config';
+import type { OutputAvailable } from '../../src/domain/outputs';
+import { silentLogger } from '../../src/logging/logger';
 import { AppReceiver, closedPort, waitFor, type ReceivedRequest } from './app-receiver';
 
 type OutboxConfig = Pick<Config, 'eventCallback' | 'statePath'>;
@@ -75,7 +75,7 @@ describe('event outbox', function () {
         outbox.streamStarted('chan', sid(1));
         outbox.available('chan', sid(1), { streamType: 'HLS-VOD', resolution: '1280x720-30~2500', indexFile: 'hls/chan/x/1280x720-30~2500/vod-1.m3u8', startTime: 3600 });
         outbox.available('chan', sid(1), { streamType: 'IMG-PREVIEW', resolution: '256x144-5', indexFile: 'img-preview/chan/x/256x144-5/index.json' });
-        outbox.closed('chan', sid(1), 'publisher-disconnected');
+        outbox.streamClosed('chan', sid(1), 'publisher-disconnected');
         await outbox.idle();
         expect(app.requests).to.have.length(3);
         const [vod, preview, closed] = app.requests;
@@ -145,7 +145,7 @@ describe('event outbox', function () {
     for (let s = 1; s <= 3; s++) {
       outbox.streamStarted('ch', sid(s));
       outbox.available('ch', sid(s), live(1));
-      outbox.closed('ch', sid(s), 'publisher-disconnected');
+      outbox.streamClosed('ch', sid(s), 'publisher-disconnected');
     }
     await new Promise((r) => setTimeout(r, 400)); // several refused attempts
     expect(outbox.pendingCount()).to.equal(6);
@@ -171,7 +171,7 @@ describe('event outbox', function () {
     const streams = 6;
     const perStream = 8;
     for (let i = 1; i <= perStream; i++) for (let s = 1; s <= streams; s++) outbox.available('ch', sid(s), live(i));
-    for (let s = 1; s <= streams; s++) outbox.closed('ch', sid(s), 'close-command');
+    for (let s = 1; s <= streams; s++) outbox.streamClosed('ch', sid(s), 'close-command');
     await outbox.idle();
     expect(app.requests.filter((r) => r.status === 503).length, 'some attempts failed').to.be.greaterThan(5);
     const got = delivered(app.requests);
@@ -225,9 +225,9 @@ describe('event outbox', function () {
     first.available('ch', sid(1), live(1));
     first.streamStarted('ch', sid(2)); // closed normally, close not delivered
     first.available('ch', sid(2), live(1));
-    first.closed('ch', sid(2), 'publisher-disconnected');
+    first.streamClosed('ch', sid(2), 'publisher-disconnected');
     first.streamStarted('ch', sid(3)); // started and closed in the same turn
-    first.closed('ch', sid(3), 'close-command');
+    first.streamClosed('ch', sid(3), 'close-command');
     await first.persisted();
     await first.close();
 
@@ -251,9 +251,9 @@ describe('event outbox', function () {
     const outbox = outboxFor(configFor(app.url, stateDir()));
     await outbox.open();
     outbox.available('ch', sid(1), live(1));
-    outbox.closed('ch', sid(1), 'publisher-disconnected');
+    outbox.streamClosed('ch', sid(1), 'publisher-disconnected');
     outbox.available('ch', sid(1), live(2));
-    outbox.closed('ch', sid(1), 'shutdown');
+    outbox.streamClosed('ch', sid(1), 'shutdown');
     await outbox.idle();
     expect(app.requests.map((r) => h(r, 'x-resolution') ?? h(r, 'x-close-reason'))).to.deep.equal(['640x360-1', 'publisher-disconnected']);
   });
@@ -285,7 +285,7 @@ describe('event outbox', function () {
     await outbox.open();
     outbox.streamStarted('ch', sid(1));
     outbox.available('ch', sid(1), live(1));
-    outbox.closed('ch', sid(1), 'shutdown');
+    outbox.streamClosed('ch', sid(1), 'shutdown');
     expect(outbox.pendingCount()).to.equal(0);
     await outbox.idle();
     await outbox.close();
@@ -298,7 +298,7 @@ describe('event outbox', function () {
     await outbox.open();
     outbox.streamStarted('ch', sid(1));
     outbox.available('ch', sid(1), live(1));
-    outbox.closed('ch', sid(1), 'shutdown');
+    outbox.streamClosed('ch', sid(1), 'shutdown');
     await outbox.idle();
     expect(delivered(app.requests).map((r) => h(r, 'x-event-type'))).to.deep.equal(['stream-available', 'stream-closed']);
   });

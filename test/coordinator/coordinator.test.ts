@@ -1,12 +1,14 @@
 import { expect } from 'chai';
-import type { VerifyResult } from '../../actors/stream.events';
-import { Coordinator, type StreamEventSink } from '../../src/coordinator/coordinator';
-import type { CloseReason, OutputAvailable, PublishDecision, PublishRequest, StreamSettings } from '../../src/coordinator/coordinator.types';
+import { Coordinator } from '../../src/coordinator/coordinator';
+import type { StreamEventSink } from '../../src/coordinator/coordinator.types';
 import { STREAM_ID_PATTERN } from '../../src/coordinator/stream-id';
-import { silentLogger } from '../../src/logger';
+import type { OutputAvailable } from '../../src/domain/outputs';
+import type { StreamSettings } from '../../src/domain/settings';
+import type { VerificationOutcome, CloseReason, PublishDecision, PublishRequest } from '../../src/domain/stream';
+import { silentLogger } from '../../src/logging/logger';
 import { FakeEncoder } from '../fakes/encoder';
-import { sleep, waitUntil } from '../helpers/wait';
 import { defaultWorkflowOptions } from '../fakes/workflows';
+import { sleep, waitUntil } from '../helpers/wait';
 
 const SETTINGS: StreamSettings = { resolutions: { original: true, rungs: [] }, record: false, previews: null };
 const LIVE: OutputAvailable = { streamType: 'HLS-LIVE', resolution: '320x180-15', indexFile: 'hls/c/x/320x180-15/live.m3u8' };
@@ -20,7 +22,7 @@ class RecordingSink implements StreamEventSink {
   readonly events: Recorded[] = [];
   streamStarted(channel: string, streamId: string) { this.events.push({ type: 'started', channel, streamId }); }
   available(channel: string, streamId: string, output: OutputAvailable) { this.events.push({ type: 'available', channel, streamId, output }); }
-  closed(channel: string, streamId: string, reason: CloseReason) { this.events.push({ type: 'closed', channel, streamId, reason }); }
+  streamClosed(channel: string, streamId: string, reason: CloseReason) { this.events.push({ type: 'closed', channel, streamId, reason }); }
   of(streamId: string) { return this.events.filter((e) => e.streamId === streamId); }
 }
 
@@ -29,7 +31,7 @@ interface Harness {
   sink: RecordingSink;
   encoder: FakeEncoder;
   disconnects: Array<{ channel: string; reason: CloseReason }>;
-  verify: (req: { channel: string; key: string; userIp: string }) => Promise<VerifyResult>;
+  verify: (req: { channel: string; key: string; userIp: string }) => Promise<VerificationOutcome>;
   publish: (channel: string, key?: string) => Promise<PublishDecision>;
 }
 

@@ -11,13 +11,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
+import { decodeFile, probeFile } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { chromiumAvailable, chromiumPath, launchChromium, type Browser } from '../helpers/browser';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { waitUntil } from '../helpers/wait';
-import { decodeFile, probeFile } from '../encoding/helpers';
 
 /** What the page POSTs to /report, in order. */
 interface PageReport {

@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppServer } from '../helpers/app-server';
-import { waitUntil } from '../helpers/wait';
 import { freePort, startProcess, type ServerProcess } from '../helpers/process';
-import { killAll, publish } from '../ingest/rtmp-ffmpeg';
+import { waitUntil } from '../helpers/wait';
+import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
 
 describe('end to end: crash and restart with events pending', function () {
   this.timeout(90_000);

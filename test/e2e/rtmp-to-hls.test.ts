@@ -6,13 +6,13 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
+import { decodeFile, probeFile } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { waitUntil } from '../helpers/wait';
-import { decodeFile, probeFile } from '../encoding/helpers';
-import { killAll, publish } from '../ingest/rtmp-ffmpeg';
+import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
 
 describe('end to end: RTMP publish → HLS ladder, recording, previews, events', function () {
   this.timeout(90_000);

@@ -7,13 +7,13 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
+import { decodeFile, probeFile } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { waitUntil } from '../helpers/wait';
-import { decodeFile, probeFile } from '../encoding/helpers';
-import { killAll, play, publish } from '../ingest/rtmp-ffmpeg';
+import { killAll, play, publish } from '../ingest/rtmp/rtmp-ffmpeg';
 
 describe('end to end: workflows with real ffmpeg', function () {
   this.timeout(120_000);

@@ -6,13 +6,13 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
+import { decodeFile, probeFile } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs } from '../helpers/ws-publisher';
-import { decodeFile, probeFile } from '../encoding/helpers';
 
 describe('end to end: WebSocket publish → HLS', function () {
   this.timeout(90_000);

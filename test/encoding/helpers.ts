@@ -2,11 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ffmpegPath } from '../../src/binaries';
-import { parseInputDump } from '../../src/encoding/probe';
 import type { Config } from '../../src/config/config';
-import type { EncodeJob, EncoderReport } from '../../src/encoding/encoder.types';
-import type { StreamSettings } from '../../src/coordinator/coordinator.types';
+import { ffmpegPath } from '../../src/encoding/binaries';
+import { parseInputDump } from '../../src/encoding/probe';
 
 export function encodingConfig(overrides: Partial<Config['encoding']> = {}): Config['encoding'] {
   return {
@@ -81,4 +79,6 @@ export function processesMentioning(needle: string): string[] {
 }
 
 import { sleep } from '../helpers/wait';
+import type { EncodeJob, EncoderReport } from '../../src/domain/jobs';
+import type { StreamSettings } from '../../src/domain/settings';
 export { sleep };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ResolutionRequest, Rung } from '../../src/coordinator/coordinator.types';
+import type { ResolutionRequest, Rung } from '../../src/domain/settings';
 import { defaultAudioKbps, defaultVideoKbps } from '../../src/encoding/default-bitrates';
 import { fitIntoBox, selectLadder, type SourceInfo } from '../../src/encoding/ladder';
 

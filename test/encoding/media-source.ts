@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 
 export type SourceKind = 'flv' | 'webm' | 'garbage' | 'audio-only' | 'stall';
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ffmpegPath } from '../../src/binaries';
-import type { EncoderReport } from '../../src/encoding/encoder.types';
+import type { EncoderReport } from '../../src/domain/jobs';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
 import { EncoderPool } from '../../src/encoding/pool';
 import { collector, decodeFile, encodingConfig, job, probeFile, processesMentioning, settings, sleep, tempRoot } from './helpers';

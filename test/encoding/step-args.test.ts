@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { MediaStep } from '../../src/encoding/encoder.types';
+import type { MediaStep } from '../../src/domain/jobs';
 import {
   buildStepArgs, codecsForContainer, codecsForSource, COPY_CODECS, hlsOutputArgs, inputOpenFailed, pullOutputArgs,
   pushOutputArgs, sniffContainer, stderrSummary, stepInput, stepInputArgs, transcodeArgs, validateStep, watchOutputArgs,

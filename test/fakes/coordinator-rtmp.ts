@@ -1,11 +1,13 @@
 /**
- * A fake StreamCoordinator for the RTMP ingest tests: records every call, decides publishes with a
+ * A fake PublishSink for the RTMP ingest tests: records every call, decides publishes with a
  * test-supplied function (accept by default), and keeps the channel's live publisher registered
  * from acceptance until `publisherGone`, as the real coordinator does. Real ingest, fake authority.
  */
 import { EventEmitter, once } from 'node:events';
-import type { PublishDecision, PublishRequest, StreamCoordinator, StreamSettings } from '../../src/coordinator/coordinator.types';
 import { newStreamId } from '../../src/coordinator/stream-id';
+import type { StreamSettings } from '../../src/domain/settings';
+import type { PublishDecision, PublishRequest } from '../../src/domain/stream';
+import type { PublishSink } from '../../src/ingest/ingest.types';
 
 export const DEFAULT_SETTINGS: StreamSettings = { resolutions: { original: true, rungs: [] }, record: false, previews: null };
 
@@ -21,7 +23,7 @@ export interface Decided {
   decidedAt: number;
 }
 
-export class FakeRtmpCoordinator implements StreamCoordinator {
+export class FakeRtmpCoordinator implements PublishSink {
   readonly requests: PublishRequest[] = [];
   readonly decided: Decided[] = [];
   readonly gone: Array<{ streamId: string; at: number }> = [];

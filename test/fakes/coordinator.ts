@@ -1,17 +1,14 @@
 /**
- * A fake StreamCoordinator for ingest tests (shared by RTMP and WS ingest). Behaviour is a set of
+ * A fake PublishSink for ingest tests (shared by RTMP and WS ingest). Behaviour is a set of
  * function fields a test replaces; the defaults act like the real coordinator's bookkeeping:
  * accept any key, one live publisher per channel (CHANNEL_BUSY otherwise), forget a stream on
  * `publisherGone`. Every call is recorded.
  */
 import { newStreamId } from '../../src/coordinator/stream-id';
-import type {
-  PublishDecision,
-  PublishRequest,
-  RefusalCode,
-  StreamCoordinator,
-  StreamSettings,
-} from '../../src/coordinator/coordinator.types';
+import type { RefusalCode } from '../../src/domain/errors';
+import type { StreamSettings } from '../../src/domain/settings';
+import type { PublishDecision, PublishRequest } from '../../src/domain/stream';
+import type { PublishSink } from '../../src/ingest/ingest.types';
 
 export const DEFAULT_SETTINGS: StreamSettings = { resolutions: { original: true, rungs: [] }, record: false, previews: null };
 
@@ -21,7 +18,7 @@ interface LiveEntry {
   request: PublishRequest;
 }
 
-export class FakeCoordinator implements StreamCoordinator {
+export class FakeCoordinator implements PublishSink {
   readonly requests: PublishRequest[] = [];
   readonly gone: string[] = [];
   readonly live = new Map<string, LiveEntry>();

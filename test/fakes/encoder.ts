@@ -2,7 +2,7 @@
  * A scripted Encoder for coordinator tests: records each job and lets the test report outputs
  * and exits. The real encoder pool has its own end-to-end tests with ffmpeg.
  */
-import type { EncodeHandle, EncodeJob, Encoder, EncoderReport } from '../../src/encoding/encoder.types';
+import type { JobHandle, EncodeJob, Encoder, EncoderReport } from '../../src/domain/jobs';
 
 export interface FakeJob {
   job: EncodeJob;
@@ -17,7 +17,7 @@ export class FakeEncoder implements Encoder {
 
   constructor(readonly id: number, readonly capacity: number) {}
 
-  start(job: EncodeJob, report: (r: EncoderReport) => void): EncodeHandle {
+  start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle {
     const rec: FakeJob = { job, report, stops: 0 };
     this.jobs.push(rec);
     return {

@@ -1,9 +1,10 @@
-/** The workflow part of a Coordinator's options for tests that use the built-in default workflow. */
-import { silentLogger } from '../../src/logger';
+/** The workflow part of a Coordinator's options for tests that use the built-in default workflow (the real registry and router). */
+import { silentLogger } from '../../src/logging/logger';
 import { WorkflowRegistry } from '../../src/workflows/registry';
+import { SessionRouter } from '../../src/workflows/session-router';
 
 export function defaultWorkflowOptions(hlsRoot = '/nonexistent') {
-  const workflows = new WorkflowRegistry({ store: null, logger: silentLogger });
-  workflows.load([]);
-  return { workflows, steps: null, planContext: { hlsRoot, internal: null } };
+  const registry = new WorkflowRegistry({ store: null, logger: silentLogger });
+  registry.load([]);
+  return { workflows: new SessionRouter(registry, { hlsRoot, internal: null }), steps: null };
 }

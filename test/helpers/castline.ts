@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config/config';
-import { silentLogger, type Logger } from '../../src/logger';
+import { silentLogger, type Logger } from '../../src/logging/logger';
 import { startCastline, type Castline } from '../../src/main';
 
 export interface TestCastline extends Castline {

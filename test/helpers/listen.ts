@@ -1,4 +1,4 @@
-import { uWS } from '../../src/api/uws';
+import { uWS } from '../../src/net/uws';
 
 /** Listens on 127.0.0.1 and an ephemeral port; `close` frees the listen socket. */
 export function listen(app: uWS.TemplatedApp): Promise<{ port: number; close: () => void }> {

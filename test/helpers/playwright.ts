@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { chromiumAvailable, chromiumPath } from './browser';
 
 export function requireChromium(): void {

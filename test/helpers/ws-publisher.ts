@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
-import { ffmpegPath } from '../../src/binaries';
+import { ffmpegPath } from '../../src/encoding/binaries';
 
 export type WsMediaKind = 'flv' | 'webm';
 

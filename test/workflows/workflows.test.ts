@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { details } from '../../src/api/workflows';
-import { silentLogger } from '../../src/logger';
+import { silentLogger } from '../../src/logging/logger';
 import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from '../../src/workflows/definition';
 import { InternalRtmp } from '../../src/workflows/internal-rtmp';
 import { planSession } from '../../src/workflows/plan';

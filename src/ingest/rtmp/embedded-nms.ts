@@ -1,6 +1,6 @@
 /**
  * node-media-server 4.4.3 embedded in a host process, with every process-wide side effect it has
- * neutralised (stack-probe.md §8, peers.md §1):
+ * neutralised (each trap in docs/node-media-server.md):
  *
  * - its module-singleton console logger (forced to "debug" by the constructor, banner included) is
  *   routed into our pino logger, at debug level (its "error"/"warn" lines at warn);
@@ -21,13 +21,13 @@
  * NMS keeps its state (config, sessions, broadcasts, events) in a module singleton (`Context`), so
  * there can be ONE embedded NMS per process; a second `startEmbeddedNms` while one runs throws.
  */
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import NodeMediaServer from 'node-media-server';
 import Context from 'node-media-server/src/core/context.js';
 import nmsLogger from 'node-media-server/src/core/logger.js';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../logging/logger';
 
 export type NmsSession = NodeMediaServer.Session;
 export type NmsPacket = NodeMediaServer.Packet;
@@ -89,16 +89,13 @@ export async function startEmbeddedNms(options: EmbeddedNmsOptions): Promise<Emb
   }
 }
 
-async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
+/** A NodeMediaServer with its RTMP listener; `rtmp.port: 0` means any free port, no process.exit on listen errors. */
+function createNms(options: EmbeddedNmsOptions): { nms: NodeMediaServer; server: NonNullable<NodeMediaServer['rtmpServer']['tcpServer']> } {
   const log = options.logger;
-  routeNmsLogger();
-  logSink = log;
   fs.mkdirSync(options.storeDir, { recursive: true });
-
-  const bind = options.bind === '' ? undefined : options.bind;
   // rtmp.port must be truthy for NMS to create its TCP server at all; 0 is restored below.
   const nmsConfig: NodeMediaServer.Config = {
-    bind,
+    bind: options.bind === '' ? undefined : options.bind,
     rtmp: { port: options.port === 0 ? 1935 : options.port },
     store: { path: options.storeDir },
     webadmin: { enable: false },
@@ -107,22 +104,18 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
   if (nmsConfig.rtmp) nmsConfig.rtmp.port = options.port; // Context.config is this very object
   nms.store.options.signals = false;
   nms.store.options.lock = false;
-
   const server = nms.rtmpServer.tcpServer;
   if (server === undefined) throw new Error('node-media-server created no RTMP listener');
-  // Replaces the handler that calls process.exit(1); listen errors reject below, later ones are logged.
+  // Replaces the handler that calls process.exit(1); listen errors reject in start(), later ones are logged.
   nms.rtmpServer.handleListenError = () => (err: Error) => {
     if (server.listening) log.error({ err }, 'RTMP listener error');
   };
-  const pending = new Map<string, NodeJS.Timeout>();
-  server.on('connection', (socket: Socket) => watchConnection(socket, log, options.commandTimeoutMs, pending));
-  const started = (session: NmsSession) => {
-    clearTimeout(pending.get(session.id));
-    pending.delete(session.id);
-  };
+  return { nms, server };
+}
 
-  // Settles to the listen error (or null); never an unhandled rejection while run() awaits the store.
-  const listenError = new Promise<Error | null>((resolve) => {
+/** Settles to the listen error (or null); never an unhandled rejection while NMS awaits its store. */
+function listenOutcome(server: EventEmitter): Promise<Error | null> {
+  return new Promise<Error | null>((resolve) => {
     const onError = (err: Error) => {
       server.off('listening', onListening);
       resolve(err);
@@ -134,7 +127,20 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
     server.once('error', onError);
     server.once('listening', onListening);
   });
+}
 
+async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
+  const log = options.logger;
+  routeNmsLogger();
+  logSink = log;
+  const { nms, server } = createNms(options);
+  const pending = new Map<string, NodeJS.Timeout>();
+  server.on('connection', (socket: Socket) => watchConnection(socket, log, options.commandTimeoutMs, pending));
+  const started = (session: NmsSession) => {
+    clearTimeout(pending.get(session.id));
+    pending.delete(session.id);
+  };
+  const listenError = listenOutcome(server);
   const listeners: Array<[NmsEventName, (session: NmsSession) => void]> = [['prePublish', started], ['prePlay', started]];
   for (const [event, listener] of listeners) Context.eventEmitter.on(event, listener);
   let stopping: Promise<void> | null = null;
@@ -154,7 +160,6 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
     })();
     return stopping;
   };
-
   try {
     await nms.run();
     const err = await listenError;
@@ -162,10 +167,13 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
   } catch (err) {
     await stop();
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`RTMP ingest cannot listen on ${bind ?? '*'}:${options.port}: ${code} (${(err as Error).message})`, { cause: err });
+    throw new Error(`RTMP ingest cannot listen on ${options.bind || '*'}:${options.port}: ${code} (${(err as Error).message})`, { cause: err });
   }
-  const port = (server.address() as AddressInfo).port;
+  return handle((server.address() as AddressInfo).port, listeners, stop);
+}
 
+/** What the RTMP ingest holds: the port, NMS's events and broadcasts, and stop. */
+function handle(port: number, listeners: Array<[NmsEventName, (session: NmsSession) => void]>, stop: () => Promise<void>): EmbeddedNms {
   return {
     port,
     on(event, listener) {

@@ -9,7 +9,7 @@
  * publisher that has not even connected (the ingest registers a publisher before it asks the
  * coordinator, so an encoder started on acceptance always finds it).
  */
-import { sameKey } from './same-key';
+import { secretsEqual } from '../../net/secret-compare';
 
 export type PublisherView =
   | { state: 'verifying'; key: string }
@@ -33,10 +33,10 @@ export function decidePlayer(query: PlayerQuery): PlayerDecision {
   const { publisher, playerKey, coordinatorLive } = query;
   if (publisher === null || publisher.state === 'ended') return { action: 'refuse', reason: 'no live publisher on this channel' };
   if (publisher.state === 'verifying') {
-    return sameKey(publisher.key, playerKey) ? { action: 'hold' } : { action: 'refuse', reason: 'wrong key' };
+    return secretsEqual(playerKey, publisher.key) ? { action: 'hold' } : { action: 'refuse', reason: 'wrong key' };
   }
   if (coordinatorLive === null || coordinatorLive.streamId !== publisher.streamId) {
     return { action: 'refuse', reason: 'stream is not live at the coordinator' };
   }
-  return sameKey(coordinatorLive.key, playerKey) ? { action: 'allow' } : { action: 'refuse', reason: 'wrong key' };
+  return secretsEqual(playerKey, coordinatorLive.key) ? { action: 'allow' } : { action: 'refuse', reason: 'wrong key' };
 }

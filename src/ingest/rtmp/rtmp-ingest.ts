@@ -23,14 +23,17 @@
  */
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
-import type { CloseReason, PublishDecision, PublishRequest, RefusalCode } from '../../coordinator/coordinator.types';
-import type { Logger } from '../../logger';
+import type { RefusalCode } from '../../domain/errors';
+import type { CloseReason, PublishDecision, PublishRequest } from '../../domain/stream';
+import type { Logger } from '../../logging/logger';
+import { localHostFor, isWildcardAddress } from '../../net/listen-address';
+import { secretsEqual } from '../../net/secret-compare';
+import type { IngestServerInfo } from '../ingest.types';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
 import { PacketGate } from './packet-gate';
 import { decidePlayer, type PublisherView } from './player-policy';
-import { sameKey } from './same-key';
+import type { RtmpIngestOptions, RtmpPublisherInfo, RtmpPublisherState } from './rtmp-ingest.types';
 import { parseStreamPath } from './stream-path';
-import type { RtmpIngestOptions, RtmpPublisherInfo, RtmpPublisherState, RtmpServerInfo } from './rtmp-ingest.types';
 
 /** Packets held per publisher during verification. With the socket paused only the tail of one socket read is held. */
 const MAX_HELD_PACKETS = 2048;
@@ -78,7 +81,7 @@ export class RtmpIngest {
     return this.nms?.port ?? 0;
   }
 
-  serverInfo(): RtmpServerInfo {
+  serverInfo(): IngestServerInfo {
     return { id: this.options.serverId, ip: this.advertisedIp(), port: this.port, ssl: false, serverType: 'RTMP' };
   }
 
@@ -190,7 +193,7 @@ export class RtmpIngest {
     };
     let decision: Promise<PublishDecision>;
     try {
-      decision = this.options.coordinator.publish(request);
+      decision = this.options.sink.publish(request);
     } catch (err) {
       decision = Promise.reject(err);
     }
@@ -206,7 +209,7 @@ export class RtmpIngest {
   private hasToken(session: NmsSession): boolean {
     const internal = this.options.internal;
     const given = session.streamQuery?.castline_token;
-    return internal !== undefined && typeof given === 'string' && sameKey(internal.token, given);
+    return internal !== undefined && typeof given === 'string' && secretsEqual(given, internal.token);
   }
 
   private internalUnder(app: string): boolean {
@@ -243,11 +246,11 @@ export class RtmpIngest {
     if (publisher.socketClosed) {
       publisher.log.info({ verifyMs }, 'publish accepted after the publisher had left');
       publisher.state = 'ended';
-      this.options.coordinator.publisherGone(decision.streamId);
+      this.options.sink.publisherGone(decision.streamId);
       return;
     }
     publisher.state = 'live';
-    const live = this.options.coordinator.livePublisher(publisher.channel);
+    const live = this.options.sink.livePublisher(publisher.channel);
     for (const player of publisher.held) {
       const verdict = decidePlayer({ playerKey: player.streamName, publisher: this.view(publisher), coordinatorLive: live });
       if (verdict.action !== 'allow') {
@@ -302,7 +305,7 @@ export class RtmpIngest {
         publisher.state = 'ended';
         this.endPlayers(publisher);
         publisher.log.info({ durationMs: Date.now() - publisher.since }, 'publisher gone');
-        if (publisher.streamId !== null) this.options.coordinator.publisherGone(publisher.streamId);
+        if (publisher.streamId !== null) this.options.sink.publisherGone(publisher.streamId);
         break;
       case 'refused':
       case 'ended':
@@ -366,7 +369,7 @@ export class RtmpIngest {
     if (!parsed.ok) return refuse(parsed.reason);
     const publisher = this.byChannel.get(parsed.channel);
     const view = publisher === undefined ? null : this.view(publisher);
-    const live = view?.state === 'live' ? this.options.coordinator.livePublisher(parsed.channel) : null;
+    const live = view?.state === 'live' ? this.options.sink.livePublisher(parsed.channel) : null;
     const verdict = decidePlayer({ playerKey: parsed.key, publisher: view, coordinatorLive: live });
     switch (verdict.action) {
       case 'refuse':
@@ -394,24 +397,18 @@ export class RtmpIngest {
 
   /** How a local encoder reaches the listener. */
   private localHost(): string {
-    const bind = this.options.config.bindAddress;
-    if (isWildcard(bind)) return '127.0.0.1';
-    return bind.includes(':') ? `[${bind}]` : bind;
+    return localHostFor(this.options.config.bindAddress);
   }
 
   private advertisedIp(): string {
     if (this.options.advertisedIp !== undefined) return this.options.advertisedIp;
     const bind = this.options.config.bindAddress;
-    return isWildcard(bind) ? '127.0.0.1' : bind;
+    return isWildcardAddress(bind) ? '127.0.0.1' : bind;
   }
 }
 
 function copyPacket(packet: NmsPacket): NmsPacket {
   return { ...packet, data: Buffer.from(packet.data.subarray(0, packet.size)) };
-}
-
-function isWildcard(address: string): boolean {
-  return address === '' || address === '0.0.0.0' || address === '::' || address === '[::]';
 }
 
 function normaliseIp(address: string | undefined): string {

@@ -1,10 +1,11 @@
 /** Public types of the RTMP ingest server (`RtmpIngest`). */
 import type { Config } from '../../config/config';
-import type { RefusalCode, StreamCoordinator } from '../../coordinator/coordinator.types';
-import type { Logger } from '../../logger';
+import type { RefusalCode } from '../../domain/errors';
+import type { Logger } from '../../logging/logger';
+import type { PublishSink } from '../ingest.types';
 
 export interface RtmpIngestOptions {
-  coordinator: StreamCoordinator;
+  sink: PublishSink;
   /** `rtmpPort` (0 = any free port), `bindAddress`, `idMaxLength`, `statePath` (NMS's store goes to `{statePath}/nms`). */
   config: Pick<Config, 'rtmpPort' | 'bindAddress' | 'idMaxLength' | 'statePath'>;
   logger: Logger;
@@ -25,15 +26,6 @@ export interface RtmpIngestOptions {
   internal?: { token: string; internalApp: string };
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: RefusalCode) => void;
-}
-
-/** One entry of the report's `streamingServers`. */
-export interface RtmpServerInfo {
-  id: number;
-  ip: string;
-  port: number;
-  ssl: false;
-  serverType: 'RTMP';
 }
 
 export type RtmpPublisherState = 'verifying' | 'live' | 'refused' | 'ended';

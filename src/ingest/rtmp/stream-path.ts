@@ -1,10 +1,10 @@
 /**
- * RTMP URL conventions (cluster-protocols.md §1): `rtmp://{HOST}:{PORT}/{CHANNEL}/{KEY}`, so the
+ * RTMP URL conventions (docs/spec/cluster-protocols.md §1): `rtmp://{HOST}:{PORT}/{CHANNEL}/{KEY}`, so the
  * RTMP app is the channel and the stream name is the key. Both must match `^[A-Za-z0-9_-]+$` and be
  * at most `idMaxLength` characters. node-media-server itself refuses other characters but still
  * fires its events with empty app/name, so an empty value is invalid here too.
  */
-import { isValidName } from '../../coordinator/names';
+import { isValidName } from '../../domain/names';
 
 export type StreamPathResult =
   | { ok: true; channel: string; key: string }

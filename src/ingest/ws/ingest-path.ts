@@ -1,8 +1,8 @@
-import { isValidName } from '../../coordinator/names';
 /**
- * The WS ingest URL `/{CHANNEL}/{KEY}/{KIND}` (cluster-protocols.md §1): parsing and validation.
+ * The WS ingest URL `/{CHANNEL}/{KEY}/{KIND}` (docs/spec/cluster-protocols.md §1): parsing and validation.
  * Pure; the query string is not part of `url` (uWS strips it) and is ignored.
  */
+import { isValidName } from '../../domain/names';
 
 export const INGEST_KINDS = ['publish', 'receive', 'receive-clear-cache', 'probe'] as const;
 export type IngestKind = (typeof INGEST_KINDS)[number];

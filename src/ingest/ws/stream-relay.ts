@@ -5,10 +5,10 @@
  * growing memory. Written against the small `RelayPeer` interface so the policy is independent of
  * the socket library.
  */
-import type { Logger } from '../../logger';
+import type { Logger } from '../../logging/logger';
+import { secretsEqual } from '../../net/secret-compare';
 import { ChunkCache } from './chunk-cache';
 import type { IngestKind } from './ingest-path';
-import { keysEqual } from './key-compare';
 
 /** The socket operations the relay needs. `end` may call back into the relay synchronously. */
 export interface RelayPeer {
@@ -81,7 +81,7 @@ export class StreamRelay {
     this.live = { publisher, cache: new ChunkCache(this.options.cacheBytes), receivers: new Set() };
     for (const receiver of [...this.waiting]) {
       this.waiting.delete(receiver);
-      if (keysEqual(receiver.key, publisher.key)) this.start(receiver);
+      if (secretsEqual(receiver.key, publisher.key)) this.start(receiver);
       else receiver.peer.end(CLOSE_POLICY, 'Invalid streaming key');
     }
   }
@@ -102,7 +102,7 @@ export class StreamRelay {
       this.waiting.add(receiver);
       return;
     }
-    if (!keysEqual(receiver.key, this.live.publisher.key)) {
+    if (!secretsEqual(receiver.key, this.live.publisher.key)) {
       receiver.peer.end(CLOSE_POLICY, 'Invalid streaming key');
       return;
     }

@@ -1,11 +1,11 @@
 /**
- * WebSocket ingest (cluster-protocols.md §1) mounted on the shared uWS app:
+ * WebSocket ingest (docs/spec/cluster-protocols.md §1) mounted on the shared uWS app:
  * `ws(s)://host/{CHANNEL}/{KEY}/{publish|receive|receive-clear-cache|probe}`.
  *
  * Registered as `app.ws('/*')`: uWS gives it only upgrade requests (plain HTTP requests yield to
  * the app's other routes), and more specific `app.ws` patterns (e.g. `/ws/control/rtmp`) win
  * over it whatever the registration order. Every rejection happens before the upgrade as plain
- * HTTP with a JSON `{ "error", "code" }` body: bad path 404, refused 403 (HTTP_STATUS of the
+ * HTTP with a JSON `{ "error", "code" }` body: bad path 404, refused 403 (the error catalogue status of the
  * RefusalCode), per-IP limit 429, shutting down 503, coordinator failure 500.
  *
  * Behaviour where the spec is silent (decided here):
@@ -33,13 +33,14 @@
  *   (1001 for shutdown), then `publisherGone` as for any close.
  */
 import { STATUS_CODES } from 'node:http';
-import { uWS } from '../../api/uws';
-import type { CloseReason, PublishDecision, PublishRequest } from '../../coordinator/coordinator.types';
-import { HTTP_STATUS, type ErrorCode } from '../../errors';
-import type { Logger } from '../../logger';
+import { httpStatusOf, type ErrorCode } from '../../domain/errors';
+import type { CloseReason, PublishDecision, PublishRequest } from '../../domain/stream';
+import type { Logger } from '../../logging/logger';
+import { secretsEqual } from '../../net/secret-compare';
+import { uWS } from '../../net/uws';
+import type { IngestServerInfo } from '../ingest.types';
+import { IpConnectionLimit, type IpSlot } from '../ip-connection-limit';
 import { parseIngestPath, type IngestKind } from './ingest-path';
-import { IpConnectionLimit, type IpSlot } from './ip-connection-limit';
-import { keysEqual } from './key-compare';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_NORMAL,
@@ -50,7 +51,7 @@ import {
   type RelayReceiver,
   type ReceiverKind,
 } from './stream-relay';
-import type { WsAdvertisedAddress, WsIngest, WsIngestDeps, WsIngestStats, WsServerInfo } from './ws-ingest.types';
+import type { WsAdvertisedAddress, WsIngest, WsIngestDeps, WsIngestStats } from './ws-ingest.types';
 
 /**
  * uWS user data. uWS copies the object given to `upgrade` (getUserData() returns a copy), so the
@@ -153,7 +154,7 @@ class WsIngestServer implements WsIngest {
     };
   }
 
-  info(): WsServerInfo {
+  info(): IngestServerInfo {
     const address = this.deps.advertised();
     return { id: this.deps.serverId, ip: address.host, port: address.port, ssl: address.ssl, serverType: 'WS' };
   }
@@ -213,8 +214,8 @@ class WsIngestServer implements WsIngest {
           return reject(res, 'CHANNEL_BUSY', 'Already publishing');
         }
       } else {
-        const liveKey = relay?.publisher?.key ?? this.deps.coordinator.livePublisher(channel)?.key ?? null;
-        if (liveKey !== null && !keysEqual(key, liveKey)) return reject(res, 'KEY_REFUSED', 'Invalid streaming key');
+        const liveKey = relay?.publisher?.key ?? this.deps.sink.livePublisher(channel)?.key ?? null;
+        if (liveKey !== null && !secretsEqual(key, liveKey)) return reject(res, 'KEY_REFUSED', 'Invalid streaming key');
       }
 
       const slot = this.limit.acquire(ip);
@@ -253,7 +254,7 @@ class WsIngestServer implements WsIngest {
     };
     let decision: PublishDecision | null = null;
     try {
-      decision = await this.deps.coordinator.publish(request);
+      decision = await this.deps.sink.publish(request);
     } catch (err) {
       this.log.error({ err, ch: conn.channel }, 'coordinator.publish threw');
     }
@@ -262,7 +263,7 @@ class WsIngestServer implements WsIngest {
 
     const refuse = (code: ErrorCode, message: string): void => {
       conn.slot.release();
-      if (decision?.accepted) this.deps.coordinator.publisherGone(decision.streamId);
+      if (decision?.accepted) this.deps.sink.publisherGone(decision.streamId);
       if (!aborted && !pending.answered) reject(res, code, message);
       log.info({ code, message, streamId: decision?.accepted ? decision.streamId : undefined }, 'publish refused');
     };
@@ -361,7 +362,7 @@ class WsIngestServer implements WsIngest {
     if (conn.kind === 'publish') {
       relay?.detachPublisher(conn.streamId!);
       this.log.info({ ch: conn.channel, streamId: conn.streamId, code }, 'publisher disconnected');
-      this.deps.coordinator.publisherGone(conn.streamId!);
+      this.deps.sink.publisherGone(conn.streamId!);
     } else {
       relay?.removeReceiver(conn.receiver!);
       this.log.debug({ ch: conn.channel, kind: conn.kind, code }, 'receiver disconnected');
@@ -404,7 +405,7 @@ class WsIngestServer implements WsIngest {
 }
 
 function reject(res: uWS.HttpResponse, code: ErrorCode, message: string): void {
-  const status = HTTP_STATUS[code];
+  const status = httpStatusOf(code);
   res.cork(() => {
     res
       .writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`)

@@ -1,7 +1,7 @@
 /** Public types of the WebSocket ingest (`registerWsIngest`). */
 import type { Config } from '../../config/config';
-import type { StreamCoordinator } from '../../coordinator/coordinator.types';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../logging/logger';
+import type { IngestServerInfo, PublishSink } from '../ingest.types';
 
 /** Where encoders and the report reach this ingest server. */
 export interface WsAdvertisedAddress {
@@ -12,7 +12,7 @@ export interface WsAdvertisedAddress {
 }
 
 export interface WsIngestDeps {
-  coordinator: StreamCoordinator;
+  sink: PublishSink;
   config: Pick<Config, 'idMaxLength' | 'ingest'>;
   logger: Logger;
   /** This ingest server's id in the report's `streamingServers` and in `PublishRequest.serverId`. */
@@ -26,15 +26,6 @@ export interface WsIngestDeps {
   exemptLoopbackFromIpLimit?: boolean;
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: 'CHANNEL_BUSY' | 'TOO_MANY_CONNECTIONS') => void;
-}
-
-/** One entry of the report's `streamingServers`. */
-export interface WsServerInfo {
-  id: number;
-  ip: string;
-  port: number;
-  ssl: boolean;
-  serverType: 'WS';
 }
 
 export interface WsIngestStats {
@@ -52,7 +43,7 @@ export interface WsIngestStats {
 }
 
 export interface WsIngest {
-  info(): WsServerInfo;
+  info(): IngestServerInfo;
   stats(): WsIngestStats;
   /**
    * Refuses new upgrades (503), answers pending publishes 503, ends every socket with 1001 and

@@ -1,0 +1,44 @@
+/**
+ * The error catalogue: every error a user can cause has a stable code, mapped to an HTTP status
+ * here and to an `ERROR:` message by the WebSocket ingest. Codes marked `refusal` are the reasons a
+ * publish can be refused (`RefusalCode`, derived from this table — not a second list).
+ */
+export const ERROR_CATALOGUE = {
+  BAD_REQUEST: { status: 400 },
+  UNAUTHORIZED: { status: 401 },
+  NOT_FOUND: { status: 404 },
+  METHOD_NOT_ALLOWED: { status: 405 },
+  PAYLOAD_TOO_LARGE: { status: 413 },
+  INVALID_ID: { status: 404, refusal: true },
+  KEY_REFUSED: { status: 403, refusal: true },
+  CHANNEL_BUSY: { status: 403, refusal: true },
+  CAPACITY_FULL: { status: 403, refusal: true },
+  NO_WORKFLOW: { status: 404, refusal: true },
+  IP_DENIED: { status: 403, refusal: true },
+  SHUTTING_DOWN: { status: 503, refusal: true },
+  TOO_MANY_CONNECTIONS: { status: 429 },
+  MESSAGE_TOO_LARGE: { status: 400 },
+  INVALID_MEDIA: { status: 400 },
+  INTERNAL: { status: 500 },
+} as const satisfies Record<string, { status: number; refusal?: true }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Why a publish was refused. Ingest maps these to HTTP statuses (WS) or a socket destroy (RTMP). */
+export type RefusalCode = {
+  [K in ErrorCode]: (typeof ERROR_CATALOGUE)[K] extends { refusal: true } ? K : never;
+}[ErrorCode];
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CATALOGUE[code].status;
+}
+
+export class CastlineError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CastlineError';
+  }
+}
