@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import type { MediaStep } from '../../src/encoding/encoder.types';
 import {
   buildStepArgs, codecsForContainer, codecsForSource, COPY_CODECS, hlsOutputArgs, inputOpenFailed, pullOutputArgs,
-  pushOutputArgs, sniffContainer, stderrSummary, stepInput, stepInputArgs, transcodeArgs, validateStep, watchOutputArgs,
+  pushOutputArgs, sniffContainer, stepInput, stepInputArgs, transcodeArgs, validateStep, watchOutputArgs,
 } from '../../src/encoding/step-args';
+import { stderrSummary } from '../../src/encoding/ffmpeg-console';
 
 const hls = (over: Partial<Extract<MediaStep, { type: 'ffmpeg_hls' }>> = {}): Extract<MediaStep, { type: 'ffmpeg_hls' }> =>
   ({ type: 'ffmpeg_hls', directory: '/out/hls', name: 'cam', durationSeconds: 2, count: 5, ...over });
