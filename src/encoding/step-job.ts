@@ -222,11 +222,11 @@ export class StepJobRunner {
     if (pid) this.post({ type: 'child', pid, alive: false });
     const wsEndedCleanly = ws !== null && ws.ended && ws.endError === null && !stoppedByUs;
     ws?.close();
-    return { outcome: classify(exit, { stalled, stoppedByUs, activeAt, wsEndedCleanly, input }), codecs };
+    return { outcome: classifyStepExit(exit, { stalled, stoppedByUs, activeAt, wsEndedCleanly, input }), codecs };
   }
 }
 
-function classify(exit: FfmpegExit, run: { stalled: boolean; stoppedByUs: boolean; activeAt: number; wsEndedCleanly: boolean; input: StepInput }): RunOutcome {
+function classifyStepExit(exit: FfmpegExit, run: { stalled: boolean; stoppedByUs: boolean; activeAt: number; wsEndedCleanly: boolean; input: StepInput }): RunOutcome {
   if (run.stoppedByUs) return exit.signal === 'SIGKILL' ? { kind: 'stop-killed' } : { kind: 'ended' };
   if (run.stalled) return { kind: 'stalled' };
   if (exit.code === 0) return { kind: 'ended' };

@@ -3,9 +3,10 @@
  * its ffmpeg was killed (crash, stall, SIGKILL after the grace period, dead worker thread): ffmpeg
  * writes it only on a clean end (EOF or SIGINT).
  *
- * The bundled ffmpeg 4.1 rewrites the playlist in place: it opens it with O_TRUNC and writes (strace
- * shows no rename, and it prints "Cannot use rename on non file protocol" whatever `-hls_flags
- * temp_file` says; see docs/encoding.md), so a kill can land between the two and leave it empty or cut. Whoever kills takes a snapshot first;
+ * The bundled ffmpeg 4.1 rewrites the playlist in place: it opens it with O_TRUNC, then writes
+ * (strace shows no rename; it prints "Cannot use rename on non file protocol" whatever
+ * `-hls_flags temp_file` says: docs/encoding.md). A kill can land between the two and leave the
+ * file empty or cut, so whoever kills takes a snapshot first;
  * finalising then restores the snapshot if the file was left broken. Sync on purpose: the pool
  * calls it on the main thread when a worker died, like `finalizeSync` for the ladder.
  */
