@@ -136,7 +136,9 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
   const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
-  cleanups.push(() => pool.close());
+  const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
+  process.on('exit', killEncodersOnExit);
+  cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
 
   const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
   workflows.load(defineConfiguredWorkflows(config.configFile));

@@ -5,6 +5,7 @@
  */
 import type { PreviewSettings } from '../domain/settings';
 import type { MediaSource } from '../domain/stream';
+import { globalArgs } from './ffmpeg-console';
 import type { Rendition, SourceInfo } from './ladder';
 
 export interface EncodingOptions {
@@ -17,12 +18,14 @@ export interface EncodingOptions {
   readTimeoutSeconds: number;
 }
 
-/** Input probing budget: enough for AAC parameters, small enough for a fast first segment (stack-probe §7). */
+/**
+ * Input probing budget (µs). ffmpeg's default (~1.9 s of probing before the first segment is even
+ * opened) made probing the limit of the time to the first segment; 500 ms brought the first
+ * playlist from 1.9 s to 1.6 s with 1 s segments. `-analyzeduration 0 -probesize 32768` is too
+ * small: AAC then fails with "Could not find codec parameters … unspecified sample format".
+ * Measurements in docs/encoding.md.
+ */
 export const ANALYZE_DURATION_US = 500_000;
-
-export function globalArgs(): string[] {
-  return ['-hide_banner', '-nostats', '-loglevel', 'warning', '-progress', 'pipe:1', '-y'];
-}
 
 /** WS media arrives on stdin; RTMP is pulled by ffmpeg itself, with a read timeout. */
 export function inputArgs(source: MediaSource, info: SourceInfo | null, options: EncodingOptions): string[] {

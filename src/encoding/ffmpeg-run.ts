@@ -4,6 +4,7 @@
  * fallback.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { onAbort } from './on-abort';
 
 export interface FfmpegExit {
   code: number | null;
@@ -117,8 +118,8 @@ export interface RunWatchOptions {
   stallMs: number;
   /** Also called on every watchdog tick (every 500 ms). */
   onTick?: () => void;
-  /** The job's stop signal (`StopSignal.onStop`). */
-  onStop: (listener: () => void) => () => void;
+  /** The job's stop request. */
+  stop: AbortSignal;
   /** A stdin-fed input: closing it is EOF for ffmpeg (flush, exit 0); null = signal ffmpeg (SIGINT). */
   stdinInput: { close(): void } | null;
   graceSeconds: number;
@@ -138,7 +139,7 @@ export function watchRun(ffmpeg: FfmpegRun, options: RunWatchOptions): { stalled
       ffmpeg.kill();
     }
   }, 500);
-  const off = options.onStop(() => {
+  const off = onAbort(options.stop, () => {
     stoppedByUs = true;
     if (options.stdinInput) {
       options.stdinInput.close();

@@ -6,25 +6,29 @@
  * stream's slot and do not count toward `capacity`; they are tracked, stopped on `close()` and
  * orphan-killed exactly like encode jobs.
  *
- * The main thread keeps, per job: the ffmpeg/ffprobe PIDs (so a dead worker's ffmpeg is still
- * killed), and a mirror of the outputs state (so a restart with `attempt > 0` continues the
- * numbering with a discontinuity, and a dead worker's playlists still get ENDLIST).
- * `close()` stops every job, awaits them (SIGKILL fallback), then destroys the pool.
+ * Both kinds of job share one lifecycle (`job-supervisor.ts`: PIDs tracked so a dead worker's
+ * ffmpeg is still killed, reports forwarded, stop with a SIGKILL safety net, one final report).
+ * What differs is each kind's `JobKind`: an encode job keeps a mirror of its outputs state on the
+ * main thread (so a restart with `attempt > 0` continues the numbering with a discontinuity, and a
+ * dead worker's playlists still get ENDLIST); a step job whose worker died gets its ffmpeg ended
+ * gracefully and its HLS playlist ended. `close()` stops every job, awaits them (SIGKILL
+ * fallback), then destroys the pools. `killAllNow()` is for the process's `exit` handler.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Config } from '../config/config';
-import type { EncodeJob, Encoder, EncoderReport, JobErrorCode, JobHandle, StepJob, StepReport, StepRunner } from '../domain/jobs';
+import type { JobHandle, EncodeJob, Encoder, EncoderReport, StepJob, StepReport, StepRunner } from '../domain/jobs';
 import { silentLogger, type Logger } from '../logging/logger';
 import { FileStorage } from '../storage/filesystem';
 import { ffmpegPath } from './binaries';
+import { signalAll, waitGone } from './child-processes';
+import { JobSupervisor, type JobKind } from './job-supervisor';
 import { applyOutputEvent, finalizeSync, type OutputsState } from './outputs';
 import { hlsPlaylistPath } from './step-args';
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
-import type { JobOptions, StepExited, StepOptions, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
+import type { JobOptions, StepOptions, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
 
 export interface EncoderPoolOptions {
   /** Encoder id shown in reports. Default 0. */
@@ -47,31 +51,11 @@ export interface EncoderPoolOptions {
   onRestart?: (reason: 'ffmpeg-crashed' | 'worker-died') => void;
 }
 
-type ExitedReport = Extract<EncoderReport, { type: 'exited' }>;
-
-/** What the main thread tracks of any job running in a worker (encode or step). */
-interface TrackedJob {
-  port: MessagePort;
-  /** ffmpeg/ffprobe PIDs the job runs now (killed from here if its worker dies). */
-  pids: Set<number>;
-  exited: boolean;
-  done: Promise<void>;
-  resolveDone: () => void;
-  killTimer: NodeJS.Timeout | null;
-}
-
-interface ActiveJob extends TrackedJob {
-  key: string;
-  job: EncodeJob;
-  mirror: OutputsState | null;
-  report: (r: EncoderReport) => void;
-}
-
-interface ActiveStep extends TrackedJob {
-  id: number;
-  job: StepJob;
-  report: (r: StepReport) => void;
-}
+/** The reports of each kind before its final `exited`. */
+type EncodeProgress = Exclude<EncoderReport, { type: 'exited' }>;
+type StepProgress = Exclude<StepReport, { type: 'exited' }>;
+/** An encode job's main-thread state: the mirror of its outputs (null until the worker posted the plan). */
+type EncodeMirror = OutputsState | null;
 
 /** Step jobs per step thread: they are I/O-bound (ffmpeg does the work). */
 const STEPS_PER_THREAD = 64;
@@ -80,8 +64,8 @@ export class EncoderPool implements Encoder, StepRunner {
   readonly id: number;
   readonly capacity: number;
   private readonly piscina: Piscina;
-  private readonly jobs = new Map<string, ActiveJob>();
-  private readonly steps = new Map<number, ActiveStep>();
+  private readonly encodes: JobSupervisor<EncodeJob, EncodeProgress, EncodeMirror, WorkerToMain>;
+  private readonly steps: JobSupervisor<StepJob, StepProgress, null, StepWorkerToMain>;
   private stepPiscina: Piscina | null = null;
   private nextStepId = 1;
   private readonly stepOptions: StepOptions;
@@ -92,9 +76,8 @@ export class EncoderPool implements Encoder, StepRunner {
   private readonly logger: Logger;
   private readonly retainMs: number;
   private closing: Promise<void> | null = null;
-  /** Jobs resumed from a dead worker's outputs: their first `restart` output event is that resume, not a crash. */
-  private readonly resumed = new WeakSet<ActiveJob>();
-  private readonly onProcessExit = () => this.killAllNow();
+  /** Jobs (by key) resumed from a dead worker's outputs: their first `restart` output event is that resume, not a crash. */
+  private readonly resumed = new Set<string>();
 
   constructor(private readonly options: EncoderPoolOptions) {
     this.id = options.id ?? 0;
@@ -102,28 +85,12 @@ export class EncoderPool implements Encoder, StepRunner {
     this.logger = (options.logger ?? silentLogger).child({ component: 'encoder-pool', encoder: this.id });
     this.storage = new FileStorage(options.storageRoot);
     this.retainMs = options.retainMs ?? 10 * 60_000;
-    const e = options.encoding;
-    this.jobOptions = {
-      storageRoot: this.storage.root,
-      ffmpegPath: options.ffmpegPath ?? ffmpegPath,
-      hlsTimeSeconds: e.hlsTimeSeconds,
-      hlsLivePlaylistSize: e.hlsLivePlaylistSize,
-      hlsVodMaxSize: e.hlsVodMaxSize,
-      h264Preset: e.h264Preset,
-      videoCodec: e.videoCodec,
-      audioCodec: e.audioCodec,
-      pixelFormat: e.pixelFormat,
-      originalMode: e.originalMode,
-      stopGraceSeconds: e.stopGraceSeconds,
-      stallTimeoutSeconds: e.stallTimeoutSeconds,
-      maxRestarts: e.maxRestarts,
-      restartBackoffMs: options.restartBackoffMs ?? 1000,
-    };
+    this.jobOptions = jobOptionsFor(options, this.storage.root);
     this.stepOptions = {
       ffmpegPath: this.jobOptions.ffmpegPath,
-      stopGraceSeconds: e.stopGraceSeconds,
-      stallTimeoutSeconds: e.stallTimeoutSeconds,
-      maxRestarts: e.maxRestarts,
+      stopGraceSeconds: options.encoding.stopGraceSeconds,
+      stallTimeoutSeconds: options.encoding.stallTimeoutSeconds,
+      maxRestarts: options.encoding.maxRestarts,
       restartBackoffMs: this.jobOptions.restartBackoffMs,
       stableRunSeconds: options.stepStableRunSeconds ?? 30,
     };
@@ -139,12 +106,14 @@ export class EncoderPool implements Encoder, StepRunner {
       atomics: 'disabled',
       idleTimeout: 60_000,
     });
-    process.on('exit', this.onProcessExit);
+    const supervision = { logger: this.logger, stopGraceSeconds: this.jobOptions.stopGraceSeconds };
+    this.encodes = new JobSupervisor(this.encodeKind(), supervision);
+    this.steps = new JobSupervisor(this.stepKind(), supervision);
   }
 
   /** Streams being encoded now. */
   get active(): number {
-    return this.jobs.size;
+    return this.encodes.size;
   }
 
   /** The pool's worker threads (tests use it to kill one). */
@@ -164,80 +133,78 @@ export class EncoderPool implements Encoder, StepRunner {
 
   /** PIDs of every ffmpeg/ffprobe this pool runs now (encode and step jobs). */
   get childPids(): number[] {
-    return this.tracked().flatMap((j) => [...j.pids]);
-  }
-
-  private tracked(): TrackedJob[] {
-    return [...this.jobs.values(), ...this.steps.values()];
+    return [...this.encodes.childPids, ...this.steps.childPids];
   }
 
   start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle {
     const key = `${job.channel}/${job.streamId}`;
-    const refuse = (code: JobErrorCode, message: string): JobHandle => {
-      setImmediate(() => safeReport(report, { type: 'exited', clean: false, error: { code, message } }, this.logger));
-      return { stop: () => undefined };
-    };
-    if (this.closing) return refuse('SHUTTING_DOWN', 'the encoder is shutting down');
-    if (this.capacity >= 0 && this.jobs.size >= this.capacity) return refuse('CAPACITY_FULL', `encoder ${this.id} is at capacity (${this.capacity})`);
-    if (this.jobs.has(key)) return refuse('START_FAILED', `stream ${key} is already being encoded`);
-
-    let prior: OutputsState | null = null;
-    if (job.attempt > 0) {
-      const kept = this.retained.get(key);
-      if (kept) {
-        clearTimeout(kept.timer);
-        this.retained.delete(key);
-        prior = kept.state;
-      } else {
-        this.logger.warn({ ch: job.channel, streamId: job.streamId, attempt: job.attempt }, 'restart without retained outputs state: starting over');
-      }
-    }
-
-    const { port1, port2 } = new MessageChannel();
-    let resolveDone!: () => void;
-    const active: ActiveJob = {
-      key, job, port: port1, pids: new Set(), mirror: prior, exited: false, report,
-      done: new Promise<void>((r) => { resolveDone = r; }), resolveDone: () => resolveDone(), killTimer: null,
-    };
-    this.jobs.set(key, active);
+    if (this.closing) return this.encodes.refuse(report, 'SHUTTING_DOWN', 'the encoder is shutting down');
+    if (this.capacity >= 0 && this.encodes.size >= this.capacity) return this.encodes.refuse(report, 'CAPACITY_FULL', `encoder ${this.id} is at capacity (${this.capacity})`);
+    if (this.encodes.has(key)) return this.encodes.refuse(report, 'START_FAILED', `stream ${key} is already being encoded`);
+    const prior = job.attempt > 0 ? this.takeRetained(key, job) : null;
     if (job.attempt > 0) this.options.onRestart?.('worker-died');
-    if (prior !== null) this.resumed.add(active);
-    port1.on('message', (message: WorkerToMain) => this.onMessage(active, message));
-
-    const task: WorkerTask = { job, options: this.jobOptions, prior, port: port2 as unknown as WorkerTask['port'] };
-    this.piscina.run(task, { name: 'encode', transferList: [port2 as unknown as MessagePort] }).then(
-      (exited: ExitedReport) => {
-        // The port's last message is the same report; give it a moment to arrive first.
-        if (!active.exited) setTimeout(() => this.finish(active, exited), 100);
-      },
-      (err: unknown) => this.onWorkerDied(active, err),
-    );
-    return {
-      stop: () => this.stopJob(active),
-    };
+    if (prior !== null) this.resumed.add(key);
+    return this.encodes.start(key, job, prior, (port): WorkerTask => ({ job, options: this.jobOptions, prior, port }), report);
   }
 
   startStep(job: StepJob, report: (r: StepReport) => void): JobHandle {
-    if (this.closing) {
-      setImmediate(() => safeReport(report, { type: 'exited', clean: false, error: { code: 'SHUTTING_DOWN', message: 'the encoder is shutting down' } }, this.logger));
-      return { stop: () => undefined };
+    if (this.closing) return this.steps.refuse(report, 'SHUTTING_DOWN', 'the encoder is shutting down');
+    return this.steps.start(`step-${this.nextStepId++}`, job, null, (port): StepTask => ({ job, options: this.stepOptions, port }), report);
+  }
+
+  /** The outputs state a crashed stream left (a restart continues it), or null if none was kept. */
+  private takeRetained(key: string, job: EncodeJob): OutputsState | null {
+    const kept = this.retained.get(key);
+    if (!kept) {
+      this.logger.warn({ ch: job.channel, streamId: job.streamId, attempt: job.attempt }, 'restart without retained outputs state: starting over');
+      return null;
     }
-    const { port1, port2 } = new MessageChannel();
-    let resolveDone!: () => void;
-    const active: ActiveStep = {
-      id: this.nextStepId++, job, port: port1, pids: new Set(), exited: false, report,
-      done: new Promise<void>((r) => { resolveDone = r; }), resolveDone: () => resolveDone(), killTimer: null,
-    };
-    this.steps.set(active.id, active);
-    port1.on('message', (message: StepWorkerToMain) => this.onStepMessage(active, message));
-    const task: StepTask = { job, options: this.stepOptions, port: port2 as unknown as StepTask['port'] };
-    this.stepPool().run(task, { name: 'step', transferList: [port2 as unknown as MessagePort] }).then(
-      (exited: StepExited) => {
-        if (!active.exited) setTimeout(() => this.finishStep(active, exited), 100);
+    clearTimeout(kept.timer);
+    this.retained.delete(key);
+    return kept.state;
+  }
+
+  private encodeKind(): JobKind<EncodeJob, EncodeProgress, EncodeMirror, WorkerToMain> {
+    return {
+      label: 'encoder',
+      taskName: 'encode',
+      pool: () => this.piscina,
+      describe: (job) => ({ ch: job.channel, streamId: job.streamId }),
+      onMessage: (active, message) => {
+        if (message.type === 'plan') active.state = message.state;
+        else if (message.type === 'output' && active.state) applyOutputEvent(active.state, message.event);
+        if (message.type === 'output' && message.event.kind === 'restart' && !this.resumed.delete(`${active.job.channel}/${active.job.streamId}`)) this.options.onRestart?.('ffmpeg-crashed');
       },
-      (err: unknown) => void this.onStepWorkerDied(active, err),
-    );
-    return { stop: () => this.stopJob(active) };
+      // The dead worker's ffmpeg is killed and its playlists finalized from the mirror.
+      cleanUpAfterWorkerDied: (active) => {
+        signalAll(active.pids, 'SIGKILL');
+        if (!active.state) return;
+        try {
+          finalizeSync(active.state, this.storage);
+        } catch (e) {
+          this.logger.error({ err: e, ch: active.job.channel, streamId: active.job.streamId }, 'could not finalize playlists of a dead worker');
+        }
+      },
+      // A crashed stream's outputs are kept for a while: the stream actor may restart it (`attempt > 0`).
+      onEnded: (active, exited) => {
+        this.resumed.delete(`${active.job.channel}/${active.job.streamId}`);
+        if (exited.clean || !active.state || this.closing) return;
+        const key = `${active.job.channel}/${active.job.streamId}`;
+        const timer = setTimeout(() => this.retained.delete(key), this.retainMs);
+        timer.unref();
+        this.retained.set(key, { state: active.state, timer });
+      },
+    };
+  }
+
+  private stepKind(): JobKind<StepJob, StepProgress, null, StepWorkerToMain> {
+    return {
+      label: 'step',
+      taskName: 'step',
+      pool: () => this.stepPool(),
+      describe: (job) => ({ step: job.label }),
+      cleanUpAfterWorkerDied: (active) => this.endOrphanedStep(active.job, [...active.pids]),
+    };
   }
 
   private stepPool(): Piscina {
@@ -253,128 +220,31 @@ export class EncoderPool implements Encoder, StepRunner {
     return this.stepPiscina;
   }
 
-  private onStepMessage(active: ActiveStep, message: StepWorkerToMain): void {
-    switch (message.type) {
-      case 'child':
-        if (message.alive) active.pids.add(message.pid);
-        else active.pids.delete(message.pid);
-        break;
-      case 'report':
-        if (message.report.type === 'exited') this.finishStep(active, message.report);
-        else if (!active.exited) safeReport(active.report, message.report, this.logger);
-        break;
-    }
-  }
-
   /**
    * A step's worker thread died. Its ffmpeg outlives it (it ignores SIGPIPE; a WS input just got
    * EOF) and is likely finishing its output right now: SIGINT, let it end within the grace
    * period, then SIGKILL. An HLS playlist cut by the kill is restored from a snapshot and ended.
    */
-  private async onStepWorkerDied(active: ActiveStep, err: unknown): Promise<void> {
-    if (active.exited) return;
-    const step = active.job.step;
+  private async endOrphanedStep(job: StepJob, pids: number[]): Promise<void> {
+    const step = job.step;
     const playlist = step.type === 'ffmpeg_hls' ? hlsPlaylistPath(step) : null;
     const snapshot = playlist ? readWholePlaylist(playlist) : null;
-    const pids = [...active.pids];
     signalAll(pids, 'SIGINT');
     await waitGone(pids, this.stepOptions.stopGraceSeconds * 1000);
-    this.killPids(active);
+    signalAll(pids, 'SIGKILL');
     await waitGone(pids, 2000);
-    active.pids.clear();
-    if (playlist) {
-      try {
-        endHlsPlaylistSync(playlist, snapshot);
-      } catch (e) {
-        this.logger.error({ err: e, step: active.job.label }, 'could not finalize the playlist of a dead step worker');
-      }
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    this.logger.error({ step: active.job.label, message }, 'step worker died');
-    this.finishStep(active, { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: `step worker thread died: ${message}` } });
-  }
-
-  private finishStep(active: ActiveStep, exited: StepExited): void {
-    if (active.exited) return;
-    active.exited = true;
-    if (active.killTimer) clearTimeout(active.killTimer);
-    this.steps.delete(active.id);
-    active.port.close();
-    active.resolveDone();
-    safeReport(active.report, exited, this.logger);
-  }
-
-  private onMessage(active: ActiveJob, message: WorkerToMain): void {
-    switch (message.type) {
-      case 'child':
-        if (message.alive) active.pids.add(message.pid);
-        else active.pids.delete(message.pid);
-        break;
-      case 'plan':
-        active.mirror = message.state;
-        break;
-      case 'output':
-        if (active.mirror) applyOutputEvent(active.mirror, message.event);
-        if (message.event.kind === 'restart' && !this.resumed.delete(active)) this.options.onRestart?.('ffmpeg-crashed');
-        break;
-      case 'report':
-        if (message.report.type === 'exited') this.finish(active, message.report);
-        else if (!active.exited) safeReport(active.report, message.report, this.logger);
-        break;
+    if (!playlist) return;
+    try {
+      endHlsPlaylistSync(playlist, snapshot);
+    } catch (e) {
+      this.logger.error({ err: e, step: job.label }, 'could not finalize the playlist of a dead step worker');
     }
   }
 
-  private stopJob(active: TrackedJob): void {
-    if (active.exited || active.killTimer) return;
-    active.port.postMessage({ type: 'stop' });
-    // Safety net if the job itself does not end: kill its processes (the job then finishes).
-    active.killTimer = setTimeout(() => this.killPids(active), (this.jobOptions.stopGraceSeconds + 10) * 1000);
-    active.killTimer.unref();
-  }
-
-  private killPids(active: TrackedJob): void {
-    for (const pid of active.pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-
-  private onWorkerDied(active: ActiveJob, err: unknown): void {
-    if (active.exited) return;
-    this.killPids(active);
-    active.pids.clear();
-    if (active.mirror) {
-      try {
-        finalizeSync(active.mirror, this.storage);
-      } catch (e) {
-        this.logger.error({ err: e, ch: active.job.channel, streamId: active.job.streamId }, 'could not finalize playlists of a dead worker');
-      }
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    this.logger.error({ ch: active.job.channel, streamId: active.job.streamId, message }, 'encoder worker died');
-    this.finish(active, { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: `encoder worker thread died: ${message}` } });
-  }
-
-  private finish(active: ActiveJob, exited: ExitedReport): void {
-    if (active.exited) return;
-    active.exited = true;
-    if (active.killTimer) clearTimeout(active.killTimer);
-    this.jobs.delete(active.key);
-    active.port.close();
-    if (!exited.clean && active.mirror && !this.closing) {
-      const timer = setTimeout(() => this.retained.delete(active.key), this.retainMs);
-      timer.unref();
-      this.retained.set(active.key, { state: active.mirror, timer });
-    }
-    active.resolveDone();
-    safeReport(active.report, exited, this.logger);
-  }
-
-  private killAllNow(): void {
-    for (const active of this.tracked()) this.killPids(active);
+  /** SIGKILLs every ffmpeg/ffprobe of every job, synchronously: for the process's `exit` handler. */
+  killAllNow(): void {
+    this.encodes.killAllNow();
+    this.steps.killAllNow();
   }
 
   /** Stops every job, waits for them (SIGKILL after the grace period), then destroys the pool. Idempotent. */
@@ -384,9 +254,7 @@ export class EncoderPool implements Encoder, StepRunner {
   }
 
   private async doClose(): Promise<void> {
-    const jobs = this.tracked();
-    for (const active of jobs) this.stopJob(active);
-    const all = Promise.all(jobs.map((j) => j.done));
+    const all = Promise.all([this.encodes.stopAll(), this.steps.stopAll()]);
     const graceMs = (this.jobOptions.stopGraceSeconds + 2) * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), graceMs); })]);
@@ -399,40 +267,26 @@ export class EncoderPool implements Encoder, StepRunner {
     this.retained.clear();
     await Promise.all([this.piscina.destroy(), this.stepPiscina?.destroy()]);
     this.killAllNow();
-    process.off('exit', this.onProcessExit);
   }
 }
 
-/**
- * Resolves once none of `pids` runs any more (gone, or a zombie: a dead worker's children are
- * never reaped by its event loop), or after `timeoutMs`.
- */
-async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
-  const running = (pid: number) => {
-    try {
-      return !/^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
+/** What every encode job of this pool gets: `config.encoding` without the capacity, plus paths and the restart backoff. */
+function jobOptionsFor(options: EncoderPoolOptions, storageRoot: string): JobOptions {
+  const e = options.encoding;
+  return {
+    storageRoot,
+    ffmpegPath: options.ffmpegPath ?? ffmpegPath,
+    hlsTimeSeconds: e.hlsTimeSeconds,
+    hlsLivePlaylistSize: e.hlsLivePlaylistSize,
+    hlsVodMaxSize: e.hlsVodMaxSize,
+    h264Preset: e.h264Preset,
+    videoCodec: e.videoCodec,
+    audioCodec: e.audioCodec,
+    pixelFormat: e.pixelFormat,
+    originalMode: e.originalMode,
+    stopGraceSeconds: e.stopGraceSeconds,
+    stallTimeoutSeconds: e.stallTimeoutSeconds,
+    maxRestarts: e.maxRestarts,
+    restartBackoffMs: options.restartBackoffMs ?? 1000,
   };
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
-
-function signalAll(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-function safeReport<R>(report: (r: R) => void, r: R, logger: Logger): void {
-  try {
-    report(r);
-  } catch (err) {
-    logger.error({ err }, 'encoder report handler threw');
-  }
 }

@@ -6,7 +6,9 @@
  * second connection); RTMP sources by URL. `parseInputDump` is pure.
  */
 import { spawn } from 'node:child_process';
+import { stderrSummary } from './ffmpeg-console';
 import type { SourceInfo } from './ladder';
+
 /** The probe's analysis budget: stream parameters only (the encoding ffmpeg analyses its own input again). */
 export const PROBE_ANALYZE_DURATION_US = 200_000;
 
@@ -31,7 +33,7 @@ export function parseInputDump(text: string): SourceInfo {
     if (m[1] === 'Video' && !video) video = m;
     if (m[1] === 'Audio' && !audio) audio = m;
   }
-  if (!input) throw new ProbeError('INVALID_MEDIA', `the source could not be read: ${lastLine(text) || 'no input found'}`);
+  if (!input) throw new ProbeError('INVALID_MEDIA', `the source could not be read: ${stderrSummary(text, 1) || 'no input found'}`);
   if (!video) throw new ProbeError('INVALID_MEDIA', 'the source has no video track');
   const rest = video[4] ?? '';
   const size = /, (\d+)x(\d+)[ ,\n]|, (\d+)x(\d+)$/.exec(rest);
@@ -103,9 +105,4 @@ export function runProbe(ffmpegPath: string, url: string | null, timeoutSeconds:
     pid: child.pid,
     kill: () => { child.kill('SIGKILL'); },
   };
-}
-
-export function lastLine(text: string): string {
-  const lines = text.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('At least one output file'));
-  return lines[lines.length - 1] ?? '';
 }

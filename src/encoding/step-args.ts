@@ -4,7 +4,7 @@
  * Pure: one small function per part of the command and per step type.
  *
  *   ffmpeg GLOBAL INPUT CODECS OUTPUT
- *   GLOBAL  = -hide_banner -nostats -loglevel warning -progress pipe:1 -y
+ *   GLOBAL  = -hide_banner -nostats -loglevel warning -progress pipe:1 -y   (ffmpeg-console.ts)
  *   INPUT   = -nostdin -rw_timeout 5000000 -i rtmp://…     (RTMP: pulled, read timeout)
  *           | -i pipe:0                                    (WS: the worker pipes the bytes in)
  *           | -nostdin -re [-rw_timeout 5000000] -i LOC    (ffmpeg_pull: any location, real time)
@@ -15,6 +15,7 @@
  */
 import * as path from 'node:path';
 import type { MediaStep, StepJob } from '../domain/jobs';
+import { globalArgs } from './ffmpeg-console';
 
 /** ffmpeg's network read timeout for pulled inputs (µs): a silent RTMP socket ends the run. */
 export const READ_TIMEOUT_US = 5_000_000;
@@ -76,10 +77,6 @@ export function codecsForSource(info: { videoCodec: string; audioCodec: string |
     audio: info.audioCodec === null || info.audioCodec === 'aac' ? 'copy' : 'aac',
     preset: FALLBACK_H264_PRESET,
   };
-}
-
-export function stepGlobalArgs(): string[] {
-  return ['-hide_banner', '-nostats', '-loglevel', 'warning', '-progress', 'pipe:1', '-y'];
 }
 
 export function stepInputArgs(input: StepInput): string[] {
@@ -169,7 +166,7 @@ export interface StepArgsInput {
 }
 
 export function buildStepArgs({ input, step, codecs, appendHls }: StepArgsInput): string[] {
-  const head = [...stepGlobalArgs(), ...stepInputArgs(input)];
+  const head = [...globalArgs(), ...stepInputArgs(input)];
   switch (step.type) {
     case 'ffmpeg_hls':
       return [...head, ...codecArgs(codecs), ...hlsOutputArgs(step, appendHls)];
@@ -205,15 +202,6 @@ export function validateStep(step: MediaStep): void {
       if (step.output.trim() === '') throw new Error(`${step.type}: no output`);
       return;
   }
-}
-
-/** Lines of ffmpeg's stderr that say nothing about a failure (this build prints them on success). */
-const NOISE = /Cannot use rename on non file protocol|Failed to update header with correct|^At least one output file must be specified/;
-
-/** The last `n` meaningful stderr lines, joined: the message of a failed run. */
-export function stderrSummary(text: string, n = 3): string {
-  const lines = text.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l !== '' && !NOISE.test(l));
-  return lines.slice(-n).join(' | ');
 }
 
 /**

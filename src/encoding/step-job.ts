@@ -5,8 +5,8 @@
  * Supervision, per job:
  * - `active` is reported once, when ffmpeg first reports output (out_time > 0 or bytes written).
  * - ffmpeg exiting 0 (input ended: EOF, publisher gone, file done) → `exited` clean.
- * - ffmpeg failing while not stopped → restart after 1 s, 2 s, 4 s… (capped 8 s), at most
- *   `maxRestarts` times (the count resets after a run that produced output for `stableRunSeconds`);
+ * - ffmpeg failing while not stopped → restart (`restart-loop.ts`) after 1 s, 2 s, 4 s… (capped
+ *   8 s), at most `maxRestarts` times (the count resets after a run that produced output for `stableRunSeconds`);
  *   then `exited` STEP_FAILED with ffmpeg's last stderr lines. Before each restart the input must
  *   still be there: a WS receiver that is refused or gets no bytes, or an RTMP/pull input ffmpeg
  *   cannot open, means the stream ended → `exited` clean (on the very first run: START_FAILED).
@@ -18,14 +18,16 @@
  */
 import * as fs from 'node:fs';
 import type { JobErrorCode } from '../domain/jobs';
+import { stderrSummary } from './ffmpeg-console';
 import { FfmpegRun, type FfmpegExit, watchRun } from './ffmpeg-run';
+import { onAbort } from './on-abort';
 import { ProbeError, runProbe } from './probe';
+import { runWithRestarts, type RestartPolicy } from './restart-loop';
 import {
   buildStepArgs, codecsForContainer, codecsForSource, COPY_CODECS, hlsPlaylistPath, inputOpenFailed,
-  sniffContainer, stderrSummary, stepInput, validateStep, type CodecPlan, type StepInput,
+  sniffContainer, stepInput, validateStep, type CodecPlan, type StepInput,
 } from './step-args';
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
-import { StopSignal } from './stop-signal';
 import type { StepExited, StepOptions, StepTask, StepWorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
 
@@ -41,10 +43,11 @@ type RunOutcome =
   | { kind: 'no-data' }
   | { kind: 'failed'; message: string; activeMs: number };
 
-const MAX_BACKOFF_MS = 8000;
+/** Cap of the pause between two ffmpeg runs of one step. */
+const MAX_RESTART_BACKOFF_MS = 8000;
 
 export class StepJobRunner {
-  private readonly stopSignal = new StopSignal();
+  private readonly stopper = new AbortController();
   private activeReported = false;
   /** `ffmpeg_hls`: the playlist path, and its last whole text (restored if a kill cut it). */
   private readonly playlist: string | null;
@@ -57,11 +60,19 @@ export class StepJobRunner {
 
   /** Graceful stop (idempotent). */
   stop(): void {
-    this.stopSignal.request();
+    this.stopper.abort();
+  }
+
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
   }
 
   private get options(): StepOptions {
     return this.task.options;
+  }
+
+  private get restartPolicy(): RestartPolicy {
+    return { maxRestarts: this.options.maxRestarts, backoffBaseMs: this.options.restartBackoffMs, backoffMaxMs: MAX_RESTART_BACKOFF_MS };
   }
 
   /** Runs the job to its end; returns the final `exited` report (not yet posted). */
@@ -92,7 +103,6 @@ export class StepJobRunner {
 
   private async supervise(input: StepInput): Promise<StepExited> {
     const { job } = this.task;
-    const firstEver = (runIndex: number) => runIndex === 0 && job.attempt === 0;
     // Codecs: RTMP inputs are H.264/AAC (copied); a pulled location is looked at first; a WS
     // input is decided from its first bytes (in runOnce).
     let codecs: CodecPlan | null = input.kind === 'rtmp' ? COPY_CODECS : null;
@@ -102,36 +112,35 @@ export class StepJobRunner {
       if (probed instanceof Error) return failed('START_FAILED', probed.message);
       codecs = probed;
     }
-    let restarts = 0;
-    for (let runIndex = 0; ; runIndex++) {
-      const { outcome, codecs: used } = await this.runOnce(input, codecs, job.attempt > 0 || runIndex > 0);
-      codecs = used;
-      if (outcome.kind === 'stop-killed') return failed('STEP_FAILED', `ffmpeg did not finish within ${this.options.stopGraceSeconds} s of the stop request and was killed`);
-      if (this.stopSignal.requested) return { type: 'exited', clean: true };
-      switch (outcome.kind) {
-        case 'ended':
-          return { type: 'exited', clean: true };
-        case 'stalled':
-          return failed('INPUT_STALLED', `no progress for ${this.options.stallTimeoutSeconds} s`);
-        case 'input-gone':
-          return firstEver(runIndex) ? failed('START_FAILED', outcome.message) : { type: 'exited', clean: true };
-        case 'no-data':
-          return firstEver(runIndex) ? failed('INPUT_STALLED', `no media within ${this.options.stallTimeoutSeconds} s`) : { type: 'exited', clean: true };
-        case 'failed':
-          if (outcome.activeMs >= this.options.stableRunSeconds * 1000) restarts = 0;
-          if (restarts >= this.options.maxRestarts) return failed('STEP_FAILED', `${outcome.message} (after ${restarts} restart(s))`);
-          restarts++;
-          await this.sleep(Math.min(MAX_BACKOFF_MS, this.options.restartBackoffMs * 2 ** (restarts - 1)));
-          if (this.stopSignal.requested) return { type: 'exited', clean: true };
-      }
-    }
+    const end = await runWithRestarts<RunOutcome>({
+      run: async (runIndex) => {
+        const { outcome, codecs: used } = await this.runOnce(input, codecs, job.attempt > 0 || runIndex > 0);
+        codecs = used;
+        return outcome;
+      },
+      crashed: (outcome) => outcome.kind === 'failed',
+      wasStable: (outcome) => outcome.kind === 'failed' && outcome.activeMs >= this.options.stableRunSeconds * 1000,
+    }, this.restartPolicy, this.stopper.signal);
+    if (end.kind === 'stopped-while-waiting') return { type: 'exited', clean: true };
+    return this.exitReport(end.outcome, end.runIndex === 0 && job.attempt === 0, end.restarts);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { off(); resolve(); }, ms);
-      const off = this.stopSignal.onStop(() => { clearTimeout(timer); resolve(); });
-    });
+  /** The job's final report for its last run's outcome (`firstEver`: the step's very first run). */
+  private exitReport(outcome: RunOutcome, firstEver: boolean, restarts: number): StepExited {
+    if (outcome.kind === 'stop-killed') return failed('STEP_FAILED', `ffmpeg did not finish within ${this.options.stopGraceSeconds} s of the stop request and was killed`);
+    if (this.stopped) return { type: 'exited', clean: true };
+    switch (outcome.kind) {
+      case 'ended':
+        return { type: 'exited', clean: true };
+      case 'stalled':
+        return failed('INPUT_STALLED', `no progress for ${this.options.stallTimeoutSeconds} s`);
+      case 'input-gone':
+        return firstEver ? failed('START_FAILED', outcome.message) : { type: 'exited', clean: true };
+      case 'no-data':
+        return firstEver ? failed('INPUT_STALLED', `no media within ${this.options.stallTimeoutSeconds} s`) : { type: 'exited', clean: true };
+      case 'failed':
+        return failed('STEP_FAILED', `${outcome.message} (after ${restarts} restart(s))`);
+    }
   }
 
   /** `ffmpeg_pull`: which tracks can be copied into FLV. */
@@ -139,11 +148,11 @@ export class StepJobRunner {
     const timeout = this.options.stallTimeoutSeconds;
     const probe = runProbe(this.options.ffmpegPath, location, timeout, 5);
     if (probe.pid) this.post({ type: 'child', pid: probe.pid, alive: true });
-    const off = this.stopSignal.onStop(() => probe.kill());
+    const off = onAbort(this.stopper.signal, () => probe.kill());
     try {
       return codecsForSource(await probe.result);
     } catch (err) {
-      if (this.stopSignal.requested) return 'stopped';
+      if (this.stopped) return 'stopped';
       return new Error(`cannot read ${location}: ${err instanceof ProbeError ? err.message : String(err)}`);
     } finally {
       off();
@@ -155,11 +164,11 @@ export class StepJobRunner {
   private async connectWs(uri: string): Promise<WsInput | RunOutcome> {
     const ws = new WsInput(uri, undefined, 'receive');
     let timer: NodeJS.Timeout | undefined;
-    const off = this.stopSignal.onStop(() => ws.close());
+    const off = onAbort(this.stopper.signal, () => ws.close());
     await Promise.race([ws.firstChunk(), new Promise<void>((r) => { timer = setTimeout(r, this.options.stallTimeoutSeconds * 1000); })]);
     clearTimeout(timer);
     off();
-    if (this.stopSignal.requested) {
+    if (this.stopped) {
       ws.close();
       return { kind: 'ended' };
     }
@@ -172,7 +181,7 @@ export class StepJobRunner {
 
   /** One ffmpeg run, from spawn to exit. */
   private async runOnce(input: StepInput, plannedCodecs: CodecPlan | null, appendHls: boolean): Promise<{ outcome: RunOutcome; codecs: CodecPlan | null }> {
-    if (this.stopSignal.requested) return { outcome: { kind: 'ended' }, codecs: plannedCodecs };
+    if (this.stopped) return { outcome: { kind: 'ended' }, codecs: plannedCodecs };
     let ws: WsInput | null = null;
     let codecs = plannedCodecs;
     if (input.kind === 'ws') {
@@ -202,7 +211,7 @@ export class StepJobRunner {
       onTick: () => {
         if (this.playlist) this.playlistSnapshot = readWholePlaylist(this.playlist) ?? this.playlistSnapshot;
       },
-      onStop: (l) => this.stopSignal.onStop(l),
+      stop: this.stopper.signal,
       stdinInput: ws,
       graceSeconds: this.options.stopGraceSeconds,
     });
@@ -214,11 +223,11 @@ export class StepJobRunner {
     if (pid) this.post({ type: 'child', pid, alive: false });
     const wsEndedCleanly = ws !== null && ws.ended && ws.endError === null && !stoppedByUs;
     ws?.close();
-    return { outcome: classify(exit, { stalled, stoppedByUs, activeAt, wsEndedCleanly, input }), codecs };
+    return { outcome: classifyStepExit(exit, { stalled, stoppedByUs, activeAt, wsEndedCleanly, input }), codecs };
   }
 }
 
-function classify(exit: FfmpegExit, run: { stalled: boolean; stoppedByUs: boolean; activeAt: number; wsEndedCleanly: boolean; input: StepInput }): RunOutcome {
+function classifyStepExit(exit: FfmpegExit, run: { stalled: boolean; stoppedByUs: boolean; activeAt: number; wsEndedCleanly: boolean; input: StepInput }): RunOutcome {
   if (run.stoppedByUs) return exit.signal === 'SIGKILL' ? { kind: 'stop-killed' } : { kind: 'ended' };
   if (run.stalled) return { kind: 'stalled' };
   if (exit.code === 0) return { kind: 'ended' };

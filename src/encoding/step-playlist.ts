@@ -3,12 +3,15 @@
  * its ffmpeg was killed (crash, stall, SIGKILL after the grace period, dead worker thread): ffmpeg
  * writes it only on a clean end (EOF or SIGINT).
  *
- * ffmpeg 4.1 rewrites the playlist in place (open with O_TRUNC, then write: stack-probe §6), so a
- * kill can land between the two and leave it empty or cut. Whoever kills takes a snapshot first;
+ * The bundled ffmpeg 4.1 rewrites the playlist in place: it opens it with O_TRUNC, then writes
+ * (strace shows no rename; it prints "Cannot use rename on non file protocol" whatever
+ * `-hls_flags temp_file` says: docs/encoding.md). A kill can land between the two and leave the
+ * file empty or cut, so whoever kills takes a snapshot first;
  * finalising then restores the snapshot if the file was left broken. Sync on purpose: the pool
  * calls it on the main thread when a worker died, like `finalizeSync` for the ladder.
  */
 import * as fs from 'node:fs';
+import { writeFileAtomicSync } from '../storage/atomic-write';
 
 /** The playlist's text if it is whole (starts with #EXTM3U, ends with a newline), else null. */
 export function readWholePlaylist(file: string): string | null {
@@ -34,9 +37,7 @@ export function endHlsPlaylistSync(file: string, snapshot: string | null = null)
   if (current !== null) {
     fs.appendFileSync(file, ended.slice(current.length));
   } else {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, ended);
-    fs.renameSync(tmp, file);
+    writeFileAtomicSync(file, ended);
   }
   return true;
 }

@@ -1,11 +1,11 @@
 /**
  * Filesystem storage for HLS and preview output. Every path is storage-relative and confined under
  * the root: absolute paths, `..` segments and anything resolving outside the root are rejected.
- * Writes are atomic (temp file in the same folder, then rename): a reader sees the old file or the
- * new one, never a partial one.
+ * Writes are atomic (`atomic-write.ts`): a reader sees the old file or the new one, never a partial one.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { tempPathBeside, writeFileAtomic, writeFileAtomicSync } from './atomic-write';
 
 export class StoragePathError extends Error {
   constructor(relative: string) {
@@ -13,8 +13,6 @@ export class StoragePathError extends Error {
     this.name = 'StoragePathError';
   }
 }
-
-let tempCounter = 0;
 
 export class FileStorage {
   readonly root: string;
@@ -43,23 +41,14 @@ export class FileStorage {
   async writeAtomic(relative: string, data: string | Uint8Array): Promise<void> {
     const abs = this.resolve(relative);
     await fs.promises.mkdir(path.dirname(abs), { recursive: true });
-    const tmp = `${abs}.${process.pid}.${++tempCounter}.tmp`;
-    try {
-      await fs.promises.writeFile(tmp, data);
-      await fs.promises.rename(tmp, abs);
-    } catch (err) {
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
+    await writeFileAtomic(abs, data);
   }
 
   /** Same as writeAtomic, synchronously (used on shutdown paths). */
   writeAtomicSync(relative: string, data: string | Uint8Array): void {
     const abs = this.resolve(relative);
     fs.mkdirSync(path.dirname(abs), { recursive: true });
-    const tmp = `${abs}.${process.pid}.${++tempCounter}.tmp`;
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, abs);
+    writeFileAtomicSync(abs, data);
   }
 
   /** Moves a complete file (e.g. from the staging folder) to `relative`: a rename, or copy + rename across devices. */
@@ -70,7 +59,7 @@ export class FileStorage {
       await fs.promises.rename(absoluteSource, abs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      const tmp = `${abs}.${process.pid}.${++tempCounter}.tmp`;
+      const tmp = tempPathBeside(abs);
       await fs.promises.copyFile(absoluteSource, tmp);
       await fs.promises.rename(tmp, abs);
       await fs.promises.rm(absoluteSource, { force: true });

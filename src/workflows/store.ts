@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomicSync } from '../storage/atomic-write';
 
 export interface WorkflowChanges {
   upserts: Record<string, string>;
@@ -36,14 +37,6 @@ export class WorkflowStore {
 
   save(changes: WorkflowChanges): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify({ version: 1, ...changes }, null, 2));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
+    writeFileAtomicSync(this.file, JSON.stringify({ version: 1, ...changes }, null, 2), { mode: 0o600, fsync: true });
   }
 }

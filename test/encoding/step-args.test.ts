@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import type { MediaStep } from '../../src/domain/jobs';
+import { stderrSummary } from '../../src/encoding/ffmpeg-console';
 import {
   buildStepArgs, codecsForContainer, codecsForSource, COPY_CODECS, hlsOutputArgs, inputOpenFailed, pullOutputArgs,
-  pushOutputArgs, sniffContainer, stderrSummary, stepInput, stepInputArgs, transcodeArgs, validateStep, watchOutputArgs,
+  pushOutputArgs, sniffContainer, stepInput, stepInputArgs, transcodeArgs, validateStep, watchOutputArgs,
 } from '../../src/encoding/step-args';
 
 const hls = (over: Partial<Extract<MediaStep, { type: 'ffmpeg_hls' }>> = {}): Extract<MediaStep, { type: 'ffmpeg_hls' }> =>
