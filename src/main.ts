@@ -4,15 +4,12 @@
  */
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StreamActivity, teeEvents } from './api/activity';
-import type { Route } from './api/api.types';
+import { teeEvents } from './api/activity';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
-import { healthRoutes, probeRoutes } from './api/health';
+import { healthRoutes } from './api/health';
 import { mountRoutes } from './api/http';
-import { metricsRoutes } from './api/metrics';
 import { observeHlsServed } from './api/served';
-import { studioRoutes } from './api/studio';
 import { workflowRoutes } from './api/workflows';
 import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
@@ -25,11 +22,11 @@ import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
-import type { WsIngest } from './ingest/ws/ws-ingest.types';
 import { createLogger, type Logger } from './logging/logger';
-import { CastlineMetrics } from './metrics/registry';
+import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
+import { createOps, operationsRoutes, type Ops } from './operations';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
@@ -62,49 +59,6 @@ class Cleanups {
   async run(): Promise<void> {
     for (const step of this.#steps.splice(0).reverse()) await step();
   }
-}
-
-/**
- * Operations: this instance's metrics registry, read at scrape time from the pieces (registered in
- * `parts` as they come up: a scrape before then reads zeros), and the studio's activity log.
- */
-interface Ops {
-  metrics: CastlineMetrics;
-  activity: StreamActivity | null;
-  parts: { coordinator?: Coordinator; outbox?: Outbox; ws?: WsIngest; rtmp?: RtmpIngest };
-  /** Why the node is not ready by its lifecycle (starting, shutting down), or null. */
-  lifecycle: () => string | null;
-}
-
-function createOps(config: Readonly<Config>, lifecycle: () => string | null): Ops {
-  const parts: Ops['parts'] = {};
-  const metrics = new CastlineMetrics({
-    streamStates: () => parts.coordinator?.sessionStates() ?? new Map(),
-    encoder: () => parts.coordinator?.capacity() ?? { capacity: 0, load: 0 },
-    eventsPending: () => parts.outbox?.pendingCount() ?? 0,
-    ingestBytes: () => ({ ws: parts.ws?.stats().receivedBytes ?? 0, rtmp: parts.rtmp?.receivedBytes() ?? 0 }),
-  });
-  return { metrics, activity: config.ops.studioEnabled ? new StreamActivity() : null, parts, lifecycle };
-}
-
-/** `/livez`, `/readyz`, `/metrics`, and the studio unless STUDIO_ENABLED=false. */
-function operationsRoutes(config: Readonly<Config>, logger: Logger, ops: Ops, core: Core): Route[] {
-  const { metrics, activity } = ops;
-  const { coordinator, outbox } = core;
-  return [
-    // Readiness: one check per phase or dependency (Redis joins here in cluster mode).
-    ...probeRoutes([
-      { name: 'lifecycle', problem: ops.lifecycle },
-      { name: 'event-store', problem: () => outbox.storeProblem() },
-    ]),
-    ...metricsRoutes(metrics, { token: config.ops.metricsAuthToken, onUnauthorized: (why, ip) => logger.warn({ path: '/metrics', ip, why }, 'unauthorized metrics scrape') }),
-    ...(activity === null
-      ? []
-      : studioRoutes(
-          { report: () => coordinator.report(), capacity: () => coordinator.capacity(), live: (id) => activity.live(id), recent: () => activity.recent() },
-          { segmentSeconds: config.encoding.hlsTimeSeconds },
-        )),
-  ];
 }
 
 /** The session core: event outbox, key verification, encoder pool, workflows and the coordinator. */
