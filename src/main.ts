@@ -4,10 +4,12 @@
  */
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { teeEvents } from './api/activity';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
 import { healthRoutes } from './api/health';
 import { mountRoutes } from './api/http';
+import { observeHlsServed } from './api/served';
 import { workflowRoutes } from './api/workflows';
 import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
@@ -16,11 +18,15 @@ import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { ensureBinaries } from './encoding/binaries';
 import { EncoderPool } from './encoding/pool';
+import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
+import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
+import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
+import { createOps, operationsRoutes, type Ops } from './operations';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
@@ -34,6 +40,8 @@ export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
 export interface Castline {
   readonly config: Readonly<Config>;
   readonly coordinator: Coordinator;
+  /** This instance's Prometheus registry (`GET /metrics`). */
+  readonly metrics: CastlineMetrics;
   /** The HTTP/WS port actually listened on (HTTP_PORT=0 picks one). */
   readonly httpPort: number;
   /** The RTMP port actually listened on; 0 when RTMP is disabled. */
@@ -62,10 +70,13 @@ interface Core {
   internal: InternalRtmp | null;
   /** The RTMP port, once listening (castline's internal RTMP addresses read it). */
   rtmpPort: { value: number };
+  /** What the ingests publish into: the coordinator, with every decision counted. */
+  sink: PublishSink;
 }
 
-async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups): Promise<Core> {
-  const outbox = new Outbox({ config, logger });
+async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
+  const { metrics, activity } = ops;
+  const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
   await outbox.open();
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
@@ -78,7 +89,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }) });
+  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
@@ -91,36 +102,42 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const coordinator = new Coordinator({
     workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
     steps: pool,
-    verifier: sessionVerifier(client, config.defaults, log),
-    events: outbox,
+    verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
+    events: activity === null ? outbox : teeEvents(outbox, activity),
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
     idMaxLength: config.idMaxLength,
     logger: log,
   });
   coordinator.addEncoder(pool);
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
-  return { outbox, pool, workflows, coordinator, internal, rtmpPort };
+  Object.assign(ops.parts, { coordinator, outbox });
+  // The ingests publish through this: every decision is counted.
+  const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
+  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
-async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean): Promise<number> {
+async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean, ops: Ops): Promise<number> {
   const { coordinator, workflows } = core;
   const app = uWS.App();
   let httpPort = 0;
   const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
   const ws = registerWsIngest(app, {
-    sink: coordinator,
+    sink: core.sink,
+    onRefused: (code) => ops.metrics.publish('ws', code),
     config,
     logger,
     serverId: LOCAL_IDS.wsServer,
     advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
   });
   coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
+  ops.parts.ws = ws;
   const routes = [
     ...healthRoutes({ status: () => (closing() ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
     ...commandRoutes(coordinator),
     ...workflowRoutes(workflows, coordinator),
-    ...fileRoutes(config.hlsFilesystemPath),
+    ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
+    ...operationsRoutes(config, logger, ops, core),
   ];
   mountRoutes(app, routes, { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing });
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
@@ -135,9 +152,13 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
 }
 
 /** RTMP ingest and the workflows' pulled sources (which publish into it). Returns the port. */
-async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups): Promise<number> {
+async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, ops: Ops): Promise<number> {
   const { coordinator, internal } = core;
-  const rtmp = new RtmpIngest({ sink: coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP } });
+  const rtmp = new RtmpIngest({
+    sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
+    onRefused: (code) => ops.metrics.publish('rtmp', code),
+  });
+  ops.parts.rtmp = rtmp;
   await rtmp.start();
   cleanups.push(() => rtmp.close());
   core.rtmpPort.value = rtmp.port;
@@ -167,18 +188,21 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
   fs.mkdirSync(config.statePath, { recursive: true });
   const cleanups = new Cleanups();
   let closing = false;
+  let started = false;
+  const ops = createOps(config, () => (closing ? 'shutting down' : started ? null : 'starting'));
   try {
-    const core = await startCore(config, logger, cleanups);
-    const httpPort = await startHttp(config, logger, core, cleanups, () => closing);
-    const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups) : 0;
+    const core = await startCore(config, logger, cleanups, ops);
+    const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
+    const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups, ops) : 0;
     announce(config, logger, httpPort, rtmpPort);
+    started = true;
     let closed: Promise<void> | null = null;
     const close = () =>
       (closed ??= (async () => {
         closing = true;
         await cleanups.run();
       })());
-    return { config, coordinator: core.coordinator, httpPort, rtmpPort, close };
+    return { config, coordinator: core.coordinator, metrics: ops.metrics, httpPort, rtmpPort, close };
   } catch (err) {
     await cleanups.run();
     throw err;

@@ -220,7 +220,9 @@ function send(res: HttpResponse, pending: Pending, method: string, response: Api
     if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]);
     if (type !== undefined && headers?.['Content-Type'] === undefined) res.writeHeader('Content-Type', type);
     const closeConnection = close || options.closing();
-    if (method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), closeConnection);
+    // HEAD: this uWS build aborts the process when endWithoutBody gets any argument, so the length
+    // is written as a header (a HEAD answer cannot also close its connection here).
+    if (method === 'HEAD') res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
     else res.end(body, closeConnection);
   };
   if (cork) res.cork(write);

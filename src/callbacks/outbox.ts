@@ -75,6 +75,8 @@ export class Outbox implements EventOutbox {
   private idleWaiters: Array<() => void> = [];
   /** Streams already closed (insertion-ordered, bounded): late events and repeated closes are dropped. */
   private readonly closedStreams = new Set<string>();
+  /** The last store write's failure, until a write succeeds again (readiness). */
+  private storeFailure: string | null = null;
 
   constructor(private readonly deps: OutboxDependencies) {
     const { eventCallback, statePath } = deps.config;
@@ -143,6 +145,13 @@ export class Outbox implements EventOutbox {
 
   pendingCount(): number {
     return this.pending;
+  }
+
+  /** Why the event store cannot be relied on now (not open, or its last write failed); null when it can (or no URL: none is used). */
+  storeProblem(): string | null {
+    if (this.url === null) return null;
+    if (this.state !== 'open') return `event store ${this.state === 'closed' ? 'closed' : 'not open yet'}`;
+    return this.storeFailure;
   }
 
   async persisted(): Promise<void> {
@@ -228,8 +237,11 @@ export class Outbox implements EventOutbox {
         promise = Promise.reject(err);
       }
       const tracked = promise.then(
-        () => undefined,
-        (err: unknown) => this.logger.error({ ...context, err }, `could not persist ${what}`),
+        () => void (this.storeFailure = null),
+        (err: unknown) => {
+          this.storeFailure = `could not persist ${what}: ${err instanceof Error ? err.message : String(err)}`;
+          this.logger.error({ ...context, err }, `could not persist ${what}`);
+        },
       ).finally(() => {
         this.writes.delete(tracked);
         if (this.state === 'open') after?.();
@@ -285,6 +297,7 @@ export class Outbox implements EventOutbox {
     if (this.state !== 'open') return;
     const { event } = entry;
     if (failure === null) {
+      this.deps.options?.observer?.delivered(Date.now() - event.createdAt);
       queue.entries.shift();
       this.write(() => this.store.removeEvent(entry.seq), { ch: event.channel, streamId: event.streamId, eventId: event.id }, 'delivery');
       if (entry.failures > 0) this.logger.info({ ch: event.channel, streamId: event.streamId, eventId: event.id, attempts: entry.failures + 1 }, 'event delivered after retries');
@@ -293,6 +306,7 @@ export class Outbox implements EventOutbox {
       if (this.pending === 0) this.wakeIdle();
       this.schedule(queue);
     } else {
+      this.deps.options?.observer?.failed();
       entry.failures++;
       const { retryBaseMs, retryMaxMs } = this.deps.config.eventCallback;
       const delayMs = withFullJitter(backoffMs(entry.failures, retryBaseMs, retryMaxMs));

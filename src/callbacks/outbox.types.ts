@@ -81,4 +81,12 @@ export interface OutboxOptions {
   maxInFlight?: number;
   /** Most stream ids remembered as closed, to drop late events and repeated closes. Default 10,000. */
   closedMemory?: number;
+  /** Told of every delivery attempt's outcome (metrics). Must not throw. */
+  observer?: DeliveryObserver;
+}
+
+/** The outcome of each delivery attempt: `delivered` with the time since the event was enqueued. */
+export interface DeliveryObserver {
+  delivered(sinceEnqueuedMs: number): void;
+  failed(): void;
 }

@@ -9,7 +9,8 @@ import type { SessionVerifier } from '../coordinator/coordinator.types';
 import type { Logger } from '../logging/logger';
 import type { KeyVerificationClient } from './key-verification';
 
-export function sessionVerifier(client: KeyVerificationClient, configured: SettingsDefaults, log: Logger): SessionVerifier {
+/** `onVerified`: told how long each application verification took, and its outcome (metrics). */
+export function sessionVerifier(client: KeyVerificationClient, configured: SettingsDefaults, log: Logger, onVerified?: (seconds: number, accepted: boolean) => void): SessionVerifier {
   return {
     verify: async (request, plan, signal) => {
       const defaults = {
@@ -18,7 +19,9 @@ export function sessionVerifier(client: KeyVerificationClient, configured: Setti
         previews: plan.ladder?.previews ?? configured.previews,
       };
       if (plan.verify === null) return { accepted: true, ...parseStreamSettings({}, defaults) };
+      const asked = performance.now();
       const answer = await client.verifyKey(request, signal, { url: plan.verify.url, timeoutMs: plan.verify.timeoutMs, defaults });
+      onVerified?.((performance.now() - asked) / 1000, answer.accepted);
       if (answer.accepted && answer.warnings.length > 0) log.warn({ ch: request.channel, warnings: answer.warnings }, 'key verification headers partly ignored');
       if (!answer.accepted) log.info({ ch: request.channel, reason: answer.reason }, 'key refused');
       return answer;

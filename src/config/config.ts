@@ -69,6 +69,13 @@ export interface Config {
 
   commandsAuth: IncomingAuth;
 
+  ops: {
+    /** Bearer token required on GET /metrics; empty: the commands API credentials apply. */
+    metricsAuthToken: string;
+    /** Serve the /studio/ page and its API. Default true. */
+    studioEnabled: boolean;
+  };
+
   ingest: {
     /** Publish + receive + probe connections allowed from one IP at once (loopback is exempt). */
     maxIpConcurrentConnections: number;
@@ -149,6 +156,8 @@ export const VARIABLES: readonly Variable[] = [
   v('COMMANDS_API_AUTH_USER', '', text, 'User for Basic commands auth.'),
   v('COMMANDS_API_AUTH_PASSWORD', '', text, 'Password for Basic commands auth.'),
   v('COMMANDS_API_AUTH_TOKEN', '', text, 'Token for Bearer commands auth.'),
+  v('METRICS_AUTH_TOKEN', '', text, 'Bearer token required on GET /metrics. Empty: /metrics takes the commands API credentials (open without COMMANDS_API_AUTH).'),
+  v('STUDIO_ENABLED', 'true', boolean, 'Serve the /studio/ page (publish, watch, streams, events) and its API.'),
   v('MAX_IP_CONCURRENT_CONNECTIONS', '4', integer(1, 1_000_000), 'WS connections (publish + receive + probe) allowed from one IP at once. Loopback is exempt.'),
   v('CONCURRENT_LIMIT_WHITELIST', '', text, 'Comma-separated IPs and CIDRs exempt from the per-IP limit; `*` exempts everyone.'),
   v('GOP_CACHE_SIZE_MB', '16', decimal(0.1, 4096), 'Media held per WS stream for late receivers, in MiB (the container header is always kept).'),
@@ -295,6 +304,7 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
       retryBaseMs: seconds('EVENT_CALLBACK_RETRY_BASE'),
     },
     commandsAuth: incoming(),
+    ops: { metricsAuthToken: get<string>('METRICS_AUTH_TOKEN').trim(), studioEnabled: get('STUDIO_ENABLED') },
     ingest: {
       maxIpConcurrentConnections: get('MAX_IP_CONCURRENT_CONNECTIONS'),
       concurrentLimitWhitelist: get('CONCURRENT_LIMIT_WHITELIST'),

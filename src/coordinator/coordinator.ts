@@ -192,6 +192,17 @@ export class Coordinator implements PublishSink {
     };
   }
 
+  /** Sessions by state: `verifying`, or the live sub-state (`encoding`, `available`, `restarting`, `ending`). */
+  sessionStates(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const actor of this.#streams()) {
+      const value: unknown = actor.getSnapshot().value;
+      const state = typeof value === 'string' ? value : isLive(value) ? String((value as { live: unknown }).live) : 'other';
+      counts.set(state, (counts.get(state) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** Number of sessions the coordinator holds (any state). */
   sessionCount(): number {
     return this.#actors.size;

@@ -47,6 +47,8 @@ export interface EncoderPoolOptions {
   ffmpegPath?: string;
   /** Step jobs: a run that produced output this long resets the restart count. Default 30. */
   stepStableRunSeconds?: number;
+  /** Told of every ffmpeg restart of an encode job: in the job after a crash, or a new job after its worker died (metrics). */
+  onRestart?: (reason: 'ffmpeg-crashed' | 'worker-died') => void;
 }
 
 /** The reports of each kind before its final `exited`. */
@@ -74,6 +76,8 @@ export class EncoderPool implements Encoder, StepRunner {
   private readonly logger: Logger;
   private readonly retainMs: number;
   private closing: Promise<void> | null = null;
+  /** Jobs (by key) resumed from a dead worker's outputs: their first `restart` output event is that resume, not a crash. */
+  private readonly resumed = new Set<string>();
 
   constructor(private readonly options: EncoderPoolOptions) {
     this.id = options.id ?? 0;
@@ -138,6 +142,8 @@ export class EncoderPool implements Encoder, StepRunner {
     if (this.capacity >= 0 && this.encodes.size >= this.capacity) return this.encodes.refuse(report, 'CAPACITY_FULL', `encoder ${this.id} is at capacity (${this.capacity})`);
     if (this.encodes.has(key)) return this.encodes.refuse(report, 'START_FAILED', `stream ${key} is already being encoded`);
     const prior = job.attempt > 0 ? this.takeRetained(key, job) : null;
+    if (job.attempt > 0) this.options.onRestart?.('worker-died');
+    if (prior !== null) this.resumed.add(key);
     return this.encodes.start(key, job, prior, (port): WorkerTask => ({ job, options: this.jobOptions, prior, port }), report);
   }
 
@@ -167,6 +173,7 @@ export class EncoderPool implements Encoder, StepRunner {
       onMessage: (active, message) => {
         if (message.type === 'plan') active.state = message.state;
         else if (message.type === 'output' && active.state) applyOutputEvent(active.state, message.event);
+        if (message.type === 'output' && message.event.kind === 'restart' && !this.resumed.delete(`${active.job.channel}/${active.job.streamId}`)) this.options.onRestart?.('ffmpeg-crashed');
       },
       // The dead worker's ffmpeg is killed and its playlists finalized from the mirror.
       cleanUpAfterWorkerDied: (active) => {
@@ -180,6 +187,7 @@ export class EncoderPool implements Encoder, StepRunner {
       },
       // A crashed stream's outputs are kept for a while: the stream actor may restart it (`attempt > 0`).
       onEnded: (active, exited) => {
+        this.resumed.delete(`${active.job.channel}/${active.job.streamId}`);
         if (exited.clean || !active.state || this.closing) return;
         const key = `${active.job.channel}/${active.job.streamId}`;
         const timer = setTimeout(() => this.retained.delete(key), this.retainMs);

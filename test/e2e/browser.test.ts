@@ -3,7 +3,7 @@
  * oscillator with MediaRecorder (its default WebM VP8/Opus, 500 ms timeslice) and sends every
  * chunk as one binary WebSocket message, with `h` heartbeats, then closes. castline must turn it
  * into the same decodable H.264/AAC ladder, recording, previews and ordered events as the Node
- * WebSocket publisher in ws-to-hls.test.ts. Skipped when Chromium is not installed
+ * WebSocket publisher in ws-to-hls.test.ts. Fails when Chromium is not installed
  * (`apt-get install chromium`; .ci/run installs it).
  */
 import { expect } from 'chai';
@@ -189,10 +189,8 @@ describe('end to end: a real browser (headless Chromium MediaRecorder) publishes
   let browser: Browser | undefined;
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      console.log(`      (skipped: no Chromium at ${chromiumPath}; apt-get install chromium, or set CASTLINE_TEST_CHROMIUM)`);
-      this.skip();
-    }
+    // No Chromium is a failure, not a skip: CI installs it, and a skipped browser test hides a gap.
+    if (!chromiumAvailable()) throw new Error(`no Chromium at ${chromiumPath}: apt-get install chromium, or set CASTLINE_TEST_CHROMIUM`);
     app = await new AppServer({ settings: { 'x-resolutions': '320x180-15,160x90-15', 'x-record': 'true', 'x-previews': '160x90,1' } }).start();
     castline = await startTestCastline({ KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events` });
     page = await new PageServer().start();

@@ -135,7 +135,8 @@ describe('encoder pool (real ffmpeg)', function () {
   });
 
   it('ffmpeg killed mid-stream: restarted, numbering continues after an #EXT-X-DISCONTINUITY', async () => {
-    pool = new EncoderPool({ storageRoot: root, encoding: encodingConfig(), restartBackoffMs: 200 });
+    const restarts: string[] = [];
+    pool = new EncoderPool({ storageRoot: root, encoding: encodingConfig(), restartBackoffMs: 200, onRestart: (reason) => restarts.push(reason) });
     source = await TestMediaSource.start({ seconds: 8 });
     const j = job(source.uri('ch'), { settings: settings({ previews: null }) });
     const c = collector();
@@ -157,10 +158,12 @@ describe('encoder pool (real ffmpeg)', function () {
     }
     // Each output is announced once, not again after the restart.
     expect(avail(c.reports).length).to.equal(4);
+    expect(restarts, 'restarts reported (metrics)').to.deep.equal(['ffmpeg-crashed']);
   });
 
   it('worker thread killed: its ffmpeg is killed, playlists finalized, WORKER_DIED; a restart (attempt 1) continues', async () => {
-    pool = new EncoderPool({ storageRoot: root, encoding: encodingConfig(), maxThreads: 1 });
+    const restarts: string[] = [];
+    pool = new EncoderPool({ storageRoot: root, encoding: encodingConfig(), maxThreads: 1, onRestart: (reason) => restarts.push(reason) });
     source = await TestMediaSource.start({ seconds: 9 });
     const j = job(source.uri('ch'), { settings: settings({ previews: null, resolutions: { original: false, rungs: [{ width: 160, height: 90, fps: 15, kbps: -1 }] } }) });
     const c = collector();
@@ -191,6 +194,8 @@ describe('encoder pool (real ffmpeg)', function () {
     expect(vod.segments.length).to.be.greaterThan(before);
     expect(vod.segments[before]!.discontinuity).to.equal(true);
     expect(vod.segments.map((s) => s.uri)).to.deep.equal(vod.segments.map((_, i) => `${i}.ts`));
+    // Reported once, as a worker death: resuming the dead worker's outputs is not an ffmpeg crash.
+    expect(restarts, 'restarts reported (metrics)').to.deep.equal(['worker-died']);
   });
 
   it('refuses beyond capacity with CAPACITY_FULL, and after close with SHUTTING_DOWN', async () => {

@@ -69,6 +69,8 @@ export class RtmpIngest {
   private readonly refused = new Set<string>();
   /** castline's own step publishes, by `app/name` path. */
   private readonly internal = new Map<string, NmsSession>();
+  /** Socket bytes read from publishers that have closed. */
+  private closedBytes = 0;
 
   constructor(private readonly options: RtmpIngestOptions) {
     this.log = options.logger.child({ component: 'ingest-rtmp' });
@@ -94,6 +96,13 @@ export class RtmpIngest {
       since: p.since,
       players: this.nms?.broadcast(p.session.streamPath)?.subscribers.size ?? 0,
     }));
+  }
+
+  /** Socket bytes received from publishers since start (read from the sockets: nothing is counted per packet). */
+  receivedBytes(): number {
+    let bytes = this.closedBytes;
+    for (const p of this.publishers.values()) bytes += p.socket.bytesRead;
+    return bytes;
   }
 
   /** Listens. Rejects (never exits the process) when the port is taken; `rtmpPort: 0` picks a free one. */
@@ -268,6 +277,7 @@ export class RtmpIngest {
 
   private refuseAtOnce(session: NmsSession, socket: Socket, code: RefusalCode, reason: string, userIp: string, channel?: string): void {
     this.log.info({ sessionId: session.id, ch: channel, userIp, code, reason }, 'publish refused');
+    this.options.onRefused?.(code);
     this.refused.add(session.id);
     socket.once('close', () => this.refused.delete(session.id));
     // The rest of the current socket read is still parsed after this handler: drop its packets
@@ -281,6 +291,7 @@ export class RtmpIngest {
   private onPublisherClosed(publisher: Publisher): void {
     publisher.socketClosed = true;
     this.publishers.delete(publisher.session.id);
+    this.closedBytes += publisher.socket.bytesRead;
     this.releaseChannel(publisher);
     publisher.gate.shut();
     switch (publisher.state) {

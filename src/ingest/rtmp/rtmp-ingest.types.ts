@@ -1,5 +1,6 @@
 /** Public types of the RTMP ingest server (`RtmpIngest`). */
 import type { Config } from '../../config/config';
+import type { RefusalCode } from '../../domain/errors';
 import type { Logger } from '../../logging/logger';
 import type { PublishSink } from '../ingest.types';
 
@@ -23,6 +24,8 @@ export interface RtmpIngestOptions {
    * coordinator session; players may watch them (the `internalApp` only with the token too).
    */
   internal?: { token: string; internalApp: string };
+  /** Told of publishes refused here, before the coordinator is asked (metrics). */
+  onRefused?: (code: RefusalCode) => void;
 }
 
 export type RtmpPublisherState = 'verifying' | 'live' | 'refused' | 'ended';

@@ -111,6 +111,8 @@ class WsIngestServer implements WsIngest {
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 1;
   private closing = false;
+  /** Media bytes received from publishers since start. */
+  private receivedBytes = 0;
 
   constructor(private readonly deps: WsIngestDeps) {
     const ingest = deps.config.ingest;
@@ -168,7 +170,7 @@ class WsIngestServer implements WsIngest {
       waitingReceivers += relay.waitingCount;
       heldBytes += relay.heldBytes;
     }
-    return { connections: this.connections.size, publishers, receivers, waitingReceivers, pendingPublishes: this.pending.size, heldBytes };
+    return { connections: this.connections.size, publishers, receivers, waitingReceivers, pendingPublishes: this.pending.size, heldBytes, receivedBytes: this.receivedBytes };
   }
 
   async close(): Promise<void> {
@@ -207,7 +209,10 @@ class WsIngestServer implements WsIngest {
       const relay = this.relays.get(channel);
 
       if (kind === 'publish') {
-        if (relay?.publisher != null) return reject(res, 'CHANNEL_BUSY', 'Already publishing');
+        if (relay?.publisher != null) {
+          this.deps.onRefused?.('CHANNEL_BUSY');
+          return reject(res, 'CHANNEL_BUSY', 'Already publishing');
+        }
       } else {
         const liveKey = relay?.publisher?.key ?? this.deps.sink.livePublisher(channel)?.key ?? null;
         if (liveKey !== null && !secretsEqual(key, liveKey)) return reject(res, 'KEY_REFUSED', 'Invalid streaming key');
@@ -216,6 +221,7 @@ class WsIngestServer implements WsIngest {
       const slot = this.limit.acquire(ip);
       if (slot === null) {
         this.log.debug({ ip, ch: channel, kind }, 'per-IP connection limit reached');
+        if (kind === 'publish') this.deps.onRefused?.('TOO_MANY_CONNECTIONS');
         return reject(res, 'TOO_MANY_CONNECTIONS', 'Too many connections from this IP');
       }
       const conn = this.newConnection(kind, channel, key, slot);
@@ -343,6 +349,7 @@ class WsIngestServer implements WsIngest {
     }
     if (!isBinary) return; // `h` heartbeat or other control text: activity only
     if (conn.kind !== 'publish') return conn.peer.end(CLOSE_POLICY, 'Receivers may not send media');
+    this.receivedBytes += message.byteLength;
     this.relays.get(conn.channel)?.relay(message);
   }
 

@@ -24,6 +24,8 @@ export interface WsIngestDeps {
   advertised: () => WsAdvertisedAddress;
   /** Loopback peers are exempt from the per-IP limit. Default true; tests turn it off. */
   exemptLoopbackFromIpLimit?: boolean;
+  /** Told of publishes refused here, before the coordinator is asked (metrics). */
+  onRefused?: (code: 'CHANNEL_BUSY' | 'TOO_MANY_CONNECTIONS') => void;
 }
 
 export interface WsIngestStats {
@@ -36,6 +38,8 @@ export interface WsIngestStats {
   pendingPublishes: number;
   /** Media bytes held for late receivers, all channels. */
   heldBytes: number;
+  /** Media bytes received from publishers since start (binary message payloads). */
+  receivedBytes: number;
 }
 
 export interface WsIngest {
