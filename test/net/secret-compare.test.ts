@@ -17,3 +17,16 @@ describe('net: secretsEqual / secretMatcher (constant time, one comparison for e
     expect(isToken('')).to.equal(false);
   });
 });
+
+describe('net: secretsEqual edge cases', () => {
+  it('a value that repeats the secret is not the secret', () => {
+    expect(secretsEqual('abcabc', 'abc')).to.equal(false);
+    expect(secretsEqual('abc', 'abcabc')).to.equal(false);
+    expect(secretsEqual('a', '')).to.equal(false);
+    expect(secretsEqual('', '')).to.equal(true);
+  });
+  it('compares UTF-16 code units exactly', () => {
+    expect(secretsEqual('pässwörd', 'pässwörd')).to.equal(true);
+    expect(secretsEqual('pässwörd', 'passwörd')).to.equal(false);
+  });
+});
