@@ -1,6 +1,6 @@
 /**
  * Access units in, CMAF out: the init segment at the first video keyframe, one fragment per part
- * (closed once the part reaches `partSeconds`), segments closed at the first keyframe at or after
+ * (closed before the frame that would take it past `partSeconds`), segments closed at the first keyframe at or after
  * `segmentSeconds`. Video leads (parts and segments are cut on video frames; audio frames go to
  * the part their decode time falls in). Timestamps stay the source's (ms → 90 kHz video, sample
  * rate audio); audio decode times run on from frame to frame unless the source jumps.
@@ -104,7 +104,7 @@ export class Segmenter {
         this.msn++;
         this.partIndex = 0;
         this.beginSegment(unit);
-      } else if (partAge >= timing.partSeconds * 1000 - TOLERANCE_MS) {
+      } else if (this.partFull(partAge, unit.dts)) {
         this.closePart(unit.dts, false);
         this.partIndex++;
         this.partStart = unit.dts;
@@ -112,6 +112,14 @@ export class Segmenter {
       }
     }
     this.videoUnits.push(unit);
+  }
+
+  /** The part ends before `dts` if the frame there would take it past the part target. */
+  private partFull(partAge: number, dts: number): boolean {
+    const target = this.options.partSeconds * 1000;
+    const previous = this.videoUnits[this.videoUnits.length - 1];
+    const frame = previous === undefined ? 0 : dts - previous.dts;
+    return partAge >= target - TOLERANCE_MS || partAge + frame > target + TOLERANCE_MS;
   }
 
   private pushAudio(unit: AccessUnit): void {
