@@ -57,3 +57,10 @@ export interface AccessUnit {
 export type MediaEvent =
   | { type: 'config'; video?: VideoConfig; audio?: AudioConfig }
   | { type: 'unit'; unit: AccessUnit };
+
+/**
+ * How HLS segments are written (`HLS_SEGMENT_FORMAT`): `fmp4` = CMAF segments (`{n}.m4s` + `init.mp4`),
+ * packaged by castline, served as Low-Latency HLS; `mpegts` = classic `{n}.ts` segments cut by ffmpeg.
+ */
+export const SEGMENT_FORMATS = ['fmp4', 'mpegts'] as const;
+export type SegmentFormat = (typeof SEGMENT_FORMATS)[number];

@@ -123,6 +123,12 @@ describe('packaging: segmenter (CMAF parts and segments from access units)', fun
     expect(short.config!.audio).to.equal(null);
   });
 
+  it('never makes a part longer than the part target at frame rates that do not divide it (25 fps)', () => {
+    const pal = packageAll(flvEvents(makeFlv(dir, { seconds: 2, fps: 25, audio: false, name: 'pal.flv' })));
+    for (const p of pal.parts) expect(p.duration).to.be.at.most(0.333 + 0.001);
+    expect(pal.parts.filter((p) => p.msn === 0).map((p) => p.duration).slice(0, 3)).to.deep.equal([0.32, 0.32, 0.32]);
+  });
+
   it('drops media before the first keyframe and ignores an identical repeated configuration', () => {
     const events = flvEvents(source);
     const configs = events.filter((e) => e.type === 'config');
