@@ -17,6 +17,8 @@ import { sessionVerifier } from './callbacks/session-verifier';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { ensureBinaries } from './encoding/binaries';
+import { PackagingEncoder } from './encoding/packaging-encoder';
+import type { FlvMediaSource } from './encoding/passthrough.types';
 import { EncoderPool } from './encoding/pool';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
@@ -25,6 +27,7 @@ import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
+import { LiveHlsRegistry } from './packaging/live-hls';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
 import { defineConfiguredWorkflows } from './workflows/definition';
@@ -36,6 +39,10 @@ import { WorkflowStore } from './workflows/store';
 
 /** Ids of the local servers as listed in `GET /commands/report`. */
 export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
+/** An ended stream's LL-HLS stays in memory this long (players fetch the ENDLIST playlist), then disk serves it. */
+const LIVE_HLS_LINGER_MS = 30_000;
+/** LL-HLS playlists list at least this many segments (delta updates need more than 6 target durations). */
+const MIN_LL_SEGMENTS = 8;
 
 export interface Castline {
   readonly config: Readonly<Config>;
@@ -72,6 +79,10 @@ interface Core {
   rtmpPort: { value: number };
   /** What the ingests publish into: the coordinator, with every decision counted. */
   sink: PublishSink;
+  /** Streams castline packages itself (LL-HLS served from memory). */
+  liveHls: LiveHlsRegistry;
+  /** The RTMP ingest's media tap for passthrough packaging, once RTMP listens. */
+  mediaSource: { current: FlvMediaSource | null };
 }
 
 async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
@@ -108,12 +119,17 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     idMaxLength: config.idMaxLength,
     logger: log,
   });
-  coordinator.addEncoder(pool);
+  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS);
+  const mediaSource: Core['mediaSource'] = { current: null };
+  coordinator.addEncoder(new PackagingEncoder({
+    pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => mediaSource.current,
+    memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
+  }));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink };
+  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink, liveHls, mediaSource };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
@@ -157,8 +173,10 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   const rtmp = new RtmpIngest({
     sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
+    mediaTapBytes: config.encoding.segmentFormat === 'fmp4' ? config.ingest.gopCacheBytes : 0,
   });
   ops.parts.rtmp = rtmp;
+  core.mediaSource.current = rtmp;
   await rtmp.start();
   cleanups.push(() => rtmp.close());
   core.rtmpPort.value = rtmp.port;

@@ -26,6 +26,11 @@ export interface RtmpIngestOptions {
   internal?: { token: string; internalApp: string };
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: RefusalCode) => void;
+  /**
+   * Bytes of media since the last keyframe kept per publisher for `subscribeMedia` (castline's own
+   * packager). 0 or absent: no media tap (nothing is cached, `subscribeMedia` answers null).
+   */
+  mediaTapBytes?: number;
 }
 
 export type RtmpPublisherState = 'verifying' | 'live' | 'refused' | 'ended';

@@ -48,6 +48,11 @@ export function publish(url: string, seconds: number): Child {
   ]);
 }
 
+/** Publishes an existing media file untouched (`-c copy`), in real time. */
+export function publishFile(url: string, file: string): Child {
+  return run(['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
+}
+
 /** Plays `url` and records it untouched to an FLV file. No read timeout: it must end on EOF. */
 export function play(url: string, outFile: string): Child {
   return run(['-hide_banner', '-loglevel', 'error', '-i', url, '-c', 'copy', '-f', 'flv', '-y', outFile]);
