@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { teeEvents } from './api/activity';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
+import type { Route } from './api/api.types';
 import { healthRoutes } from './api/health';
+import { llHlsRoutes } from './api/ll-hls';
 import { mountRoutes } from './api/http';
 import { observeHlsServed } from './api/served';
 import { workflowRoutes } from './api/workflows';
@@ -152,7 +154,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
     ...healthRoutes({ status: () => (closing() ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
     ...commandRoutes(coordinator),
     ...workflowRoutes(workflows, coordinator),
-    ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
+    ...observeHlsServed(hlsRoutes(config, core), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
     ...operationsRoutes(config, logger, ops, core),
   ];
   mountRoutes(app, routes, { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing });
@@ -165,6 +167,12 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
   cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
   cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
   return httpPort;
+}
+
+/** HLS and previews from disk; streams castline packages itself as LL-HLS from memory first. */
+function hlsRoutes(config: Readonly<Config>, core: Core): Route[] {
+  const files = fileRoutes(config.hlsFilesystemPath);
+  return [...llHlsRoutes(core.liveHls, files.find((r) => r.pattern === '/hls/*')!), ...files];
 }
 
 /** RTMP ingest and the workflows' pulled sources (which publish into it). Returns the port. */

@@ -19,6 +19,8 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_CONNECTIONS: { status: 429 },
   MESSAGE_TOO_LARGE: { status: 400 },
   INVALID_MEDIA: { status: 400 },
+  /** A held LL-HLS request whose part did not arrive within 3 × the target duration. */
+  PART_TIMEOUT: { status: 503 },
   INTERNAL: { status: 500 },
 } as const satisfies Record<string, { status: number; refusal?: true }>;
 
