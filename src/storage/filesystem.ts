@@ -1,18 +1,15 @@
 /**
  * Filesystem storage for HLS and preview output. Every path is storage-relative and confined under
- * the root: absolute paths, `..` segments and anything resolving outside the root are rejected.
- * Writes are atomic (temp file in the same folder, then rename): a reader sees the old file or the
- * new one, never a partial one.
+ * the root: absolute paths, `..` segments and anything resolving outside the root are rejected, by
+ * path text first and then by real path (a symlink leading out of the root is refused, see
+ * `contain.ts`). Writes are atomic (a fresh temp file in the same folder, then rename): a reader
+ * sees the old file or the new one, never a partial one.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { assertContainedParent, ensureContainedDir, ensureContainedDirSync, StoragePathError } from './contain';
 
-export class StoragePathError extends Error {
-  constructor(relative: string) {
-    super(`path escapes the storage root: ${JSON.stringify(relative)}`);
-    this.name = 'StoragePathError';
-  }
-}
+export { StoragePathError } from './contain';
 
 let tempCounter = 0;
 
@@ -35,17 +32,17 @@ export class FileStorage {
 
   async ensureDir(relative: string): Promise<string> {
     const abs = this.resolve(relative);
-    await fs.promises.mkdir(abs, { recursive: true });
+    await ensureContainedDir(this.root, abs, relative);
     return abs;
   }
 
   /** Writes `data` to `relative` atomically (temp + rename), creating folders as needed. */
   async writeAtomic(relative: string, data: string | Uint8Array): Promise<void> {
     const abs = this.resolve(relative);
-    await fs.promises.mkdir(path.dirname(abs), { recursive: true });
+    await ensureContainedDir(this.root, path.dirname(abs), relative);
     const tmp = `${abs}.${process.pid}.${++tempCounter}.tmp`;
     try {
-      await fs.promises.writeFile(tmp, data);
+      await fs.promises.writeFile(tmp, data, { flag: 'wx' });
       await fs.promises.rename(tmp, abs);
     } catch (err) {
       await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
@@ -56,33 +53,43 @@ export class FileStorage {
   /** Same as writeAtomic, synchronously (used on shutdown paths). */
   writeAtomicSync(relative: string, data: string | Uint8Array): void {
     const abs = this.resolve(relative);
-    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    ensureContainedDirSync(this.root, path.dirname(abs), relative);
     const tmp = `${abs}.${process.pid}.${++tempCounter}.tmp`;
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, abs);
+    try {
+      fs.writeFileSync(tmp, data, { flag: 'wx' });
+      fs.renameSync(tmp, abs);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
   }
 
   /** Moves a complete file (e.g. from the staging folder) to `relative`: a rename, or copy + rename across devices. */
   async moveIn(absoluteSource: string, relative: string): Promise<void> {
     const abs = this.resolve(relative);
-    await fs.promises.mkdir(path.dirname(abs), { recursive: true });
+    await ensureContainedDir(this.root, path.dirname(abs), relative);
     try {
       await fs.promises.rename(absoluteSource, abs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
       const tmp = `${abs}.${process.pid}.${++tempCounter}.tmp`;
-      await fs.promises.copyFile(absoluteSource, tmp);
+      await fs.promises.copyFile(absoluteSource, tmp, fs.constants.COPYFILE_EXCL);
       await fs.promises.rename(tmp, abs);
       await fs.promises.rm(absoluteSource, { force: true });
     }
   }
 
   async remove(relative: string): Promise<void> {
-    await fs.promises.rm(this.resolve(relative), { force: true });
+    const abs = this.resolve(relative);
+    assertContainedParent(this.root, abs, relative);
+    await fs.promises.rm(abs, { force: true });
   }
 
+  /** Removes a folder and what it holds; a symlink in its place is removed, never followed. */
   async removeTree(relative: string): Promise<void> {
-    await fs.promises.rm(this.resolve(relative), { recursive: true, force: true });
+    const abs = this.resolve(relative);
+    assertContainedParent(this.root, abs, relative);
+    await fs.promises.rm(abs, { recursive: true, force: true });
   }
 
   async exists(relative: string): Promise<boolean> {
