@@ -15,6 +15,7 @@ import { Outbox } from './callbacks/outbox';
 import { parseStreamSettings, validateSettingsDefaults } from './callbacks/stream-settings';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { withEncodingLimits } from './coordinator/limited-verifier';
 import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
@@ -64,7 +65,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
       await outbox.close();
     });
-    const verifier = new KeyVerifier({ config, logger });
+    const verifier = new KeyVerifier({ config, logger, maxAnswerBytes: config.limits.keyVerificationAnswerBytes });
     cleanups.push(() => verifier.close());
     const log = logger.child({ component: 'coordinator' });
     // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
@@ -81,7 +82,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
       workflows,
       steps: pool,
       planContext: { hlsRoot: config.hlsFilesystemPath, internal },
-      verifier: {
+      verifier: withEncodingLimits({
         verify: async (request, plan, signal) => {
           const defaults = {
             resolutions: plan.ladder?.resolutions ?? config.defaults.resolutions,
@@ -94,7 +95,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
           if (!result.accepted) log.info({ ch: request.channel, reason: result.reason }, 'key refused');
           return result;
         },
-      },
+      }, config.limits.encoding, log),
       events: outbox,
       policy: {
         maxRestarts: config.encoding.maxRestarts,
