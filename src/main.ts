@@ -16,10 +16,12 @@ import { parseStreamSettings, validateSettingsDefaults } from './callbacks/strea
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { withEncodingLimits } from './coordinator/limited-verifier';
+import { endCrashedStream } from './encoding/crashed-outputs';
 import { EncoderPool } from './encoding/pool';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
+import { FileStorage } from './storage/filesystem';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { defineWorkflow } from './workflows/definition';
 import { PullSources } from './workflows/pull-sources';
@@ -57,7 +59,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
   };
   let closing = false;
   try {
-    const outbox = new Outbox({ config, logger });
+    const storage = new FileStorage(config.hlsFilesystemPath);
+    const outbox = new Outbox({ config, logger, beforeRestartClose: endCrashedStreamHook(storage, logger) });
     await outbox.open();
     cleanups.push(async () => {
       // Give the application a moment to take the last stream-closed events; whatever is still
@@ -175,6 +178,14 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     await undo();
     throw err;
   }
+}
+
+/** Ends the playlists of a stream that was live when the process died (before its server-restart close is sent). */
+function endCrashedStreamHook(storage: FileStorage, logger: Logger): (channel: string, streamId: string) => Promise<void> {
+  return async (channel, streamId) => {
+    const rewritten = await endCrashedStream(storage, { channel, streamId });
+    if (rewritten.length > 0) logger.info({ ch: channel, streamId, playlists: rewritten }, 'playlists of a stream cut by a crash ended');
+  };
 }
 
 /** The config file's workflows, validated; a bad one stops start-up naming the file, line and column. */

@@ -28,6 +28,8 @@ export class AppServer {
   /** Status every event attempt gets while set (overrides eventFailures). */
   eventStatus: number | null = null;
   settings: Record<string, string>;
+  /** Called with each event attempt's headers as it arrives, before it is answered. */
+  onEvent: ((headers: http.IncomingHttpHeaders) => void) | null = null;
   #server: http.Server;
   port = 0;
 
@@ -44,6 +46,7 @@ export class AppServer {
           res.writeHead(ok ? 200 : 403, ok ? this.settings : { 'content-type': 'application/json' });
           res.end(ok ? 'OK' : '{"code":"INVALID_KEY"}');
         } else if (req.url === '/events') {
+          this.onEvent?.(req.headers);
           const status = this.eventStatus ?? this.eventFailures.shift() ?? 200;
           this.eventAttempts.push({ headers: req.headers, body, status, at });
           res.writeHead(status);
