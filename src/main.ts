@@ -144,7 +144,8 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
 
     // RTMP ingest.
     if (config.rtmpEnabled) {
-      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP } });
+      const limits = { maxPerIp: config.ingest.maxIpConcurrentConnections, whitelist: config.ingest.concurrentLimitWhitelist, maxPending: config.limits.rtmpPendingHandshakes };
+      const rtmp = new RtmpIngest({ coordinator, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP }, limits });
       await rtmp.start();
       cleanups.push(() => rtmp.close());
       rtmpPort = rtmp.port;

@@ -162,7 +162,7 @@ export const VARIABLES: readonly Variable[] = [
   v('COMMANDS_API_AUTH_USER', '', text, 'User for Basic commands auth.'),
   v('COMMANDS_API_AUTH_PASSWORD', '', text, 'Password for Basic commands auth.'),
   v('COMMANDS_API_AUTH_TOKEN', '', text, 'Token for Bearer commands auth.'),
-  v('MAX_IP_CONCURRENT_CONNECTIONS', '4', integer(1, 1_000_000), 'WS connections (publish + receive + probe) allowed from one IP at once. Loopback is exempt.'),
+  v('MAX_IP_CONCURRENT_CONNECTIONS', '4', integer(1, 1_000_000), 'WS connections (publish + receive + probe) allowed from one IP at once, and RTMP connections (counted separately). Loopback is exempt.'),
   v('CONCURRENT_LIMIT_WHITELIST', '', text, 'Comma-separated IPs and CIDRs exempt from the per-IP limit; `*` exempts everyone.'),
   v('GOP_CACHE_SIZE_MB', '16', decimal(0.1, 4096), 'Media held per WS stream for late receivers, in MiB (the container header is always kept).'),
   v('WS_MAX_MESSAGE_SIZE_MB', '8', decimal(0.01, 1024), 'Largest WS message accepted, in MiB; a larger one closes the connection with ERROR:.'),

@@ -28,6 +28,7 @@ import NodeMediaServer from 'node-media-server';
 import Context from 'node-media-server/src/core/context.js';
 import nmsLogger from 'node-media-server/src/core/logger.js';
 import type { Logger } from '../../logger';
+import type { RtmpConnectionLimit } from './connection-limit';
 
 export type NmsSession = NodeMediaServer.Session;
 export type NmsPacket = NodeMediaServer.Packet;
@@ -44,6 +45,8 @@ export interface EmbeddedNmsOptions {
   logger: Logger;
   /** A connection must send `publish` or `play` within this many ms, or it is closed. */
   commandTimeoutMs: number;
+  /** Per-address and pending-handshake limits (connection-limit.ts); none = unlimited. */
+  limit?: RtmpConnectionLimit;
 }
 
 export interface EmbeddedNms {
@@ -115,10 +118,19 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
     if (server.listening) log.error({ err }, 'RTMP listener error');
   };
   const pending = new Map<string, NodeJS.Timeout>();
-  server.on('connection', (socket: Socket) => watchConnection(socket, log, options.commandTimeoutMs, pending));
+  server.on('connection', (socket: Socket) => {
+    const admission = options.limit?.admit(socket) ?? { admitted: true };
+    if (!admission.admitted) {
+      log.debug({ ip: socket.remoteAddress, why: admission.why }, 'RTMP connection refused: limit reached');
+      socket.destroy();
+      return;
+    }
+    watchConnection(socket, log, options.commandTimeoutMs, pending);
+  });
   const started = (session: NmsSession) => {
     clearTimeout(pending.get(session.id));
     pending.delete(session.id);
+    options.limit?.started(session.socket);
   };
 
   // Settles to the listen error (or null); never an unhandled rejection while run() awaits the store.

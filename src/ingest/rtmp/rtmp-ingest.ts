@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import type { Socket } from 'node:net';
 import type { CloseReason, PublishDecision, PublishRequest, RefusalCode } from '../../coordinator/coordinator.types';
 import type { Logger } from '../../logger';
+import { RtmpConnectionLimit } from './connection-limit';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
 import { PacketGate } from './packet-gate';
 import { decidePlayer, type PublisherView } from './player-policy';
@@ -104,6 +105,7 @@ export class RtmpIngest {
         storeDir: path.join(config.statePath, 'nms'),
         logger: this.log.child({ component: 'node-media-server' }),
         commandTimeoutMs: this.options.commandTimeoutMs ?? 10_000,
+        limit: this.connectionLimit(),
       });
       nms.on('prePublish', (session) => this.onPrePublish(session));
       nms.on('prePlay', (session) => this.onPrePlay(session));
@@ -130,6 +132,13 @@ export class RtmpIngest {
       this.log.info('RTMP ingest closed');
     })();
     return this.closing;
+  }
+
+  private connectionLimit(): RtmpConnectionLimit | undefined {
+    if (this.options.limits === undefined) return undefined;
+    const limit = new RtmpConnectionLimit(this.options.limits);
+    if (limit.invalidWhitelistEntries.length > 0) this.log.warn({ entries: limit.invalidWhitelistEntries }, 'CONCURRENT_LIMIT_WHITELIST entries ignored (not an IP or CIDR)');
+    return limit;
   }
 
   // ---- publishers ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 import type { Config } from '../../config/config';
 import type { StreamCoordinator } from '../../coordinator/coordinator.types';
 import type { Logger } from '../../logger';
+import type { RtmpConnectionLimitOptions } from './connection-limit';
 
 export interface RtmpIngestOptions {
   coordinator: StreamCoordinator;
@@ -17,6 +18,8 @@ export interface RtmpIngestOptions {
   advertisedIp?: string;
   /** A connection must send `publish` or `play` within this many ms, or it is closed. Default 10 000. */
   commandTimeoutMs?: number;
+  /** Per-address connection limit and pending-handshake bound; none = unlimited (main always sets it). */
+  limits?: RtmpConnectionLimitOptions;
   /**
    * The secret castline's own step processes add as `?castline_token=` when they publish into this
    * server (workflow transcode outputs, rtmp_watch copies). Such publishes are accepted without a
