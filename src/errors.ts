@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'TOO_MANY_CONNECTIONS'
   | 'MESSAGE_TOO_LARGE'
   | 'INVALID_MEDIA'
+  | 'STORAGE_FULL'
+  | 'STORAGE_ERROR'
   | 'INTERNAL';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -36,6 +38,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   TOO_MANY_CONNECTIONS: 429,
   MESSAGE_TOO_LARGE: 400,
   INVALID_MEDIA: 400,
+  STORAGE_FULL: 507,
+  STORAGE_ERROR: 503,
   INTERNAL: 500,
 };
 

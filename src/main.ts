@@ -22,6 +22,7 @@ import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logger';
 import { FileStorage } from './storage/filesystem';
+import { storageAdmission } from './storage/storage-errors';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { defineWorkflow } from './workflows/definition';
 import { PullSources } from './workflows/pull-sources';
@@ -100,6 +101,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
         },
       }, config.limits.encoding, log),
       events: outbox,
+      storageAdmission: () => storageAdmission(config.hlsFilesystemPath, config.limits.storageMinFreeBytes),
       policy: {
         maxRestarts: config.encoding.maxRestarts,
         restartBaseMs: 1000,

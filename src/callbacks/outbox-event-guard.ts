@@ -5,7 +5,7 @@
 import type { LiveMarker, OutboxEvent } from './outbox.types';
 
 const STREAM_TYPES = ['HLS-LIVE', 'HLS-VOD', 'IMG-PREVIEW'];
-const CLOSE_REASONS = ['publisher-disconnected', 'close-command', 'shutdown', 'server-restart', 'encoder-failed', 'input-stalled', 'invalid-media', 'workflow-removed'];
+const CLOSE_REASONS = ['publisher-disconnected', 'close-command', 'shutdown', 'server-restart', 'encoder-failed', 'input-stalled', 'invalid-media', 'workflow-removed', 'storage-full', 'storage-error'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';

@@ -55,6 +55,8 @@ export interface IngestServerInfo {
 
 export interface CoordinatorOptions {
   verifier: SessionVerifier;
+  /** Whether the output storage can take a new stream (null: yes); checked on every publish. None: always. */
+  storageAdmission?: () => { code: 'STORAGE_FULL' | 'STORAGE_ERROR'; message: string } | null;
   events: StreamEventSink;
   policy: StreamPolicy;
   idMaxLength: number;
@@ -146,6 +148,8 @@ export class Coordinator implements StreamCoordinator {
     if (!isValidName(channel, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid channel');
     if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
     if (this.#shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
+    const storage = this.#options.storageAdmission?.() ?? null;
+    if (storage !== null) return refused(storage.code, storage.message);
     if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
     const pinned = request.workflow !== undefined;
     const route = pinned ? pinnedRoute(this.#options.workflows.get(request.workflow!)) : this.#options.workflows.route(request.ingest, channel, key, request.userIp);

@@ -58,7 +58,7 @@ export interface OutputAvailable {
 }
 
 /** Why a publish was refused. Ingest maps these to HTTP statuses (WS) or a socket destroy (RTMP). */
-export type RefusalCode = 'INVALID_ID' | 'KEY_REFUSED' | 'CHANNEL_BUSY' | 'CAPACITY_FULL' | 'SHUTTING_DOWN' | 'NO_WORKFLOW' | 'IP_DENIED';
+export type RefusalCode = 'INVALID_ID' | 'KEY_REFUSED' | 'CHANNEL_BUSY' | 'CAPACITY_FULL' | 'SHUTTING_DOWN' | 'NO_WORKFLOW' | 'IP_DENIED' | 'STORAGE_FULL' | 'STORAGE_ERROR';
 
 /** Why a stream closed; sent as `x-close-reason` with `stream-closed` and logged. */
 export type CloseReason =
@@ -69,7 +69,11 @@ export type CloseReason =
   | 'encoder-failed'
   | 'input-stalled'
   | 'invalid-media'
-  | 'workflow-removed';
+  | 'workflow-removed'
+  /** The output storage is full (ENOSPC, EDQUOT). */
+  | 'storage-full'
+  /** The output storage cannot be written (EROFS, EACCES, EPERM, a symlink out of the root). */
+  | 'storage-error';
 
 /** A publisher asking to go live. Built by an ingest server. */
 export interface PublishRequest {

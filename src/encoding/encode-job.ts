@@ -22,9 +22,11 @@ import { SegmentListReader } from './segment-list';
 import type { JobOptions, WorkerTask, WorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
 import { StopSignal } from './stop-signal';
+import { storageFaultInStderr, storageFaultOf, type StorageFault } from '../storage/storage-errors';
 
 type RunOutcome =
   | { kind: 'ended' }
+  | { kind: 'storage'; fault: StorageFault }
   | { kind: 'stalled' }
   | { kind: 'invalid'; message: string }
   | { kind: 'crashed'; message: string };
@@ -37,6 +39,8 @@ export class EncodeJobRunner {
   private readonly storage: FileStorage;
   private readonly stopSignal = new StopSignal();
   private outputs: StreamOutputs | null = null;
+  /** The first storage failure met (full, not writable): the job ends with it, no restart. */
+  private storageFault: StorageFault | null = null;
 
   constructor(private readonly task: Omit<WorkerTask, 'port'>, private readonly post: (message: WorkerToMain) => void) {
     this.ref = { channel: task.job.channel, streamId: task.job.streamId };
@@ -46,6 +50,20 @@ export class EncodeJobRunner {
   /** Graceful stop (idempotent). */
   stop(): void {
     this.stopSignal.request();
+  }
+
+  /**
+   * Records a storage failure (the first one wins) and stops the run: writing on is pointless.
+   * Returns false for an error that is not a storage failure.
+   */
+  private noteStorageError(err: unknown): boolean {
+    const fault = storageFaultOf(err, this.storage.root);
+    if (fault === null) return false;
+    if (this.storageFault === null) {
+      this.storageFault = fault;
+      this.stopSignal.request();
+    }
+    return true;
   }
 
   private get options(): JobOptions {
@@ -103,9 +121,15 @@ export class EncodeJobRunner {
         }
         await outputs.restart();
       }
-      await outputs.end();
-      await outputs.flush();
+      try {
+        await outputs.end();
+        await outputs.flush();
+      } catch (err) {
+        if (!this.noteStorageError(err)) throw err;
+      }
+      if (this.storageFault !== null) outcome = { kind: 'storage', fault: this.storageFault };
       switch (outcome.kind) {
+        case 'storage': return { type: 'exited', clean: false, error: { code: outcome.fault.code, message: outcome.fault.message } };
         case 'ended': return { type: 'exited', clean: true };
         case 'stalled': return { type: 'exited', clean: false, error: { code: 'INPUT_STALLED', message: `no input for ${this.options.stallTimeoutSeconds} s` } };
         case 'invalid': return { type: 'exited', clean: false, error: { code: 'INVALID_MEDIA', message: outcome.message } };
@@ -115,6 +139,7 @@ export class EncodeJobRunner {
     } catch (err) {
       if (this.outputs) await this.outputs.end().catch(() => undefined);
       if (err instanceof ProbeError) return { type: 'exited', clean: false, error: { code: err.code, message: err.message } };
+      if (this.noteStorageError(err)) return { type: 'exited', clean: false, error: { code: this.storageFault!.code, message: this.storageFault!.message } };
       return { type: 'exited', clean: false, error: { code: 'START_FAILED', message: (err as Error).message } };
     } finally {
       (wsInput as WsInput | null)?.close();
@@ -249,7 +274,7 @@ export class EncodeJobRunner {
     const watchers = renditionDirs.map((dir) => {
       try {
         const w = fs.watch(dir, (_event, file) => {
-          if (file === 'list.csv') void poll(false).catch(() => undefined);
+          if (file === 'list.csv') void poll(false).catch((err: unknown) => this.noteStorageError(err));
         });
         w.on('error', () => undefined);
         return w;
@@ -257,7 +282,7 @@ export class EncodeJobRunner {
         return null;
       }
     });
-    const pollTimer = setInterval(() => void poll(false).catch(() => undefined), POLL_MS);
+    const pollTimer = setInterval(() => void poll(false).catch((err: unknown) => this.noteStorageError(err)), POLL_MS);
 
     // Stall watchdog (neither input bytes nor encoding progress) and graceful stop.
     const watch = watchRun(ffmpeg, {
@@ -276,14 +301,17 @@ export class EncodeJobRunner {
     const stoppedByUs = watch.stoppedByUs();
     if (pid) this.post({ type: 'child', pid, alive: false });
     while (polling) await new Promise((r) => setTimeout(r, 20));
-    await poll(true).catch(() => undefined);
+    await poll(true).catch((err: unknown) => this.noteStorageError(err));
     const inputEnded = input?.ended ?? false;
     input?.close();
     await this.storage.removeTree(stagingRel).catch(() => undefined);
     void stagingAbs;
 
+    if (this.storageFault !== null) return { kind: 'storage', fault: this.storageFault };
     if (stalled) return { kind: 'stalled' };
     if (stoppedByUs || exit.code === 0) return { kind: 'ended' };
+    const ffmpegFault = storageFaultInStderr(exit.stderrTail, stagingRel, this.storage.root);
+    if (ffmpegFault !== null) return { kind: 'storage', fault: ffmpegFault }; // not worth a restart
     const why = lastLine(exit.stderrTail) || (exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`);
     if (inputEnded && produced > 0) return { kind: 'ended' }; // truncated input at the publisher's end
     if (produced === 0 && INVALID_MEDIA_PATTERN.test(exit.stderrTail)) return { kind: 'invalid', message: `undecodable source: ${why}` };

@@ -354,6 +354,9 @@ export class EncoderPool implements Encoder, StepRunner {
   private finish(active: ActiveJob, exited: ExitedReport): void {
     if (active.exited) return;
     active.exited = true;
+    if (exited.error?.code === 'STORAGE_FULL' || exited.error?.code === 'STORAGE_ERROR') {
+      this.logger.error({ ch: active.job.channel, streamId: active.job.streamId, code: exited.error.code, detail: exited.error.message }, 'output storage failed: stream closed, no restart');
+    }
     if (active.killTimer) clearTimeout(active.killTimer);
     this.jobs.delete(active.key);
     active.port.close();
