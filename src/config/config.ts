@@ -320,25 +320,30 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
       stallTimeoutSeconds: get('ENCODER_STALL_TIMEOUT_SECONDS'),
       maxRestarts: get('ENCODER_MAX_RESTARTS'),
     },
-    limits: {
-      encoding: {
-        maxRenditions: get('MAX_RENDITIONS'),
-        minDimension: get('RENDITION_MIN_DIMENSION'),
-        maxDimension: get('RENDITION_MAX_DIMENSION'),
-        minFps: get('RENDITION_MIN_FPS'),
-        maxFps: get('RENDITION_MAX_FPS'),
-        previewMinIntervalSeconds: get('PREVIEW_MIN_INTERVAL_SECONDS'),
-      },
-      keyVerificationAnswerBytes: get('KEY_VERIFICATION_MAX_ANSWER_BYTES'),
-      rtmpPendingHandshakes: get('RTMP_MAX_PENDING_HANDSHAKES'),
-      storageMinFreeBytes: mib('STORAGE_MIN_FREE_MB'),
-    },
+    limits: limitsConfig(get, problems),
   };
-  const { encoding: bounds } = config.limits;
-  if (bounds.minDimension > bounds.maxDimension) problems.push(`RENDITION_MIN_DIMENSION (${bounds.minDimension}) must not exceed RENDITION_MAX_DIMENSION (${bounds.maxDimension})`);
-  if (bounds.minFps > bounds.maxFps) problems.push(`RENDITION_MIN_FPS (${bounds.minFps}) must not exceed RENDITION_MAX_FPS (${bounds.maxFps})`);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** The `limits` section (issue 13); contradictory bounds are added to `problems`. */
+function limitsConfig(get: <T>(name: string) => T, problems: string[]): Config['limits'] {
+  const encoding: EncodingLimits = {
+    maxRenditions: get('MAX_RENDITIONS'),
+    minDimension: get('RENDITION_MIN_DIMENSION'),
+    maxDimension: get('RENDITION_MAX_DIMENSION'),
+    minFps: get('RENDITION_MIN_FPS'),
+    maxFps: get('RENDITION_MAX_FPS'),
+    previewMinIntervalSeconds: get('PREVIEW_MIN_INTERVAL_SECONDS'),
+  };
+  if (encoding.minDimension > encoding.maxDimension) problems.push(`RENDITION_MIN_DIMENSION (${encoding.minDimension}) must not exceed RENDITION_MAX_DIMENSION (${encoding.maxDimension})`);
+  if (encoding.minFps > encoding.maxFps) problems.push(`RENDITION_MIN_FPS (${encoding.minFps}) must not exceed RENDITION_MAX_FPS (${encoding.maxFps})`);
+  return {
+    encoding,
+    keyVerificationAnswerBytes: get('KEY_VERIFICATION_MAX_ANSWER_BYTES'),
+    rtmpPendingHandshakes: get('RTMP_MAX_PENDING_HANDSHAKES'),
+    storageMinFreeBytes: Math.round(get<number>('STORAGE_MIN_FREE_MB') * 1024 * 1024),
+  };
 }
 
 /** The config file's settings (as environment names) and workflow nodes; problems name file, line and column. */

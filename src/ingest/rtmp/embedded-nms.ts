@@ -119,13 +119,7 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
   };
   const pending = new Map<string, NodeJS.Timeout>();
   server.on('connection', (socket: Socket) => {
-    const admission = options.limit?.admit(socket) ?? { admitted: true };
-    if (!admission.admitted) {
-      log.debug({ ip: socket.remoteAddress, why: admission.why }, 'RTMP connection refused: limit reached');
-      socket.destroy();
-      return;
-    }
-    watchConnection(socket, log, options.commandTimeoutMs, pending);
+    if (admitted(options.limit, socket, log)) watchConnection(socket, log, options.commandTimeoutMs, pending);
   });
   const started = (session: NmsSession) => {
     clearTimeout(pending.get(session.id));
@@ -195,6 +189,15 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
     },
     stop,
   };
+}
+
+/** Applies the connection limit (if any) to a new connection; a refused one is destroyed at once. */
+function admitted(limit: RtmpConnectionLimit | undefined, socket: Socket, log: Logger): boolean {
+  const admission = limit?.admit(socket) ?? { admitted: true };
+  if (admission.admitted) return true;
+  log.debug({ ip: socket.remoteAddress, why: admission.why }, 'RTMP connection refused: limit reached');
+  socket.destroy();
+  return false;
 }
 
 /**
