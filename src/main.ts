@@ -18,13 +18,15 @@ import { Outbox } from './callbacks/outbox';
 import { sessionVerifier } from './callbacks/session-verifier';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { withEncodingLimits } from './coordinator/limited-verifier';
 import { ensureBinaries } from './encoding/binaries';
 import { PackagingEncoder } from './encoding/packaging-encoder';
 import type { FlvMediaSource } from './encoding/passthrough.types';
+import { endCrashedStream } from './encoding/crashed-outputs';
 import { EncoderPool } from './encoding/pool';
+import type { PublishSink } from './ingest/ingest.types';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
-import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
@@ -32,6 +34,8 @@ import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { LiveHlsRegistry } from './packaging/live-hls';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
+import { FileStorage } from './storage/filesystem';
+import { storageAdmission } from './storage/storage-errors';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
@@ -89,7 +93,12 @@ interface Core {
 
 async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
   const { metrics, activity } = ops;
-  const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
+  const outbox = new Outbox({
+    config,
+    logger,
+    beforeRestartClose: endCrashedStreamHook(new FileStorage(config.hlsFilesystemPath), logger),
+    options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } },
+  });
   await outbox.open();
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
@@ -97,7 +106,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     await Promise.race([outbox.idle(), sleep(3000, undefined, { ref: false })]);
     await outbox.close();
   });
-  const client = new KeyVerificationClient({ config, logger });
+  const client = new KeyVerificationClient({ config, logger, maxAnswerBytes: config.limits.keyVerificationAnswerBytes });
   cleanups.push(() => client.close());
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
@@ -115,7 +124,8 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const coordinator = new Coordinator({
     workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
     steps: pool,
-    verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
+    verifier: withEncodingLimits(sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)), config.limits.encoding, log),
+    storageAdmission: () => storageAdmission(config.hlsFilesystemPath, config.limits.storageMinFreeBytes),
     events: activity === null ? outbox : teeEvents(outbox, activity),
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
     idMaxLength: config.idMaxLength,
@@ -182,6 +192,7 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
     sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
     mediaTapBytes: config.encoding.segmentFormat === 'fmp4' ? config.ingest.gopCacheBytes : 0,
+    limits: { maxPerIp: config.ingest.maxIpConcurrentConnections, whitelist: config.ingest.concurrentLimitWhitelist, maxPending: config.limits.rtmpPendingHandshakes },
   });
   ops.parts.rtmp = rtmp;
   core.mediaSource.current = rtmp;
@@ -193,6 +204,14 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   pulls.start();
   cleanups.push(() => pulls.close());
   return rtmp.port;
+}
+
+/** Ends the playlists of a stream that was live when the process died (before its server-restart close is sent). */
+function endCrashedStreamHook(storage: FileStorage, logger: Logger): (channel: string, streamId: string) => Promise<void> {
+  return async (channel, streamId) => {
+    const rewritten = await endCrashedStream(storage, { channel, streamId });
+    if (rewritten.length > 0) logger.info({ ch: channel, streamId, playlists: rewritten }, 'playlists of a stream cut by a crash ended');
+  };
 }
 
 /** One line per listener, and the warnings an operator should see at start-up. */

@@ -21,6 +21,10 @@ export const ERROR_CATALOGUE = {
   INVALID_MEDIA: { status: 400 },
   /** A held LL-HLS request whose part did not arrive within 3 × the target duration. */
   PART_TIMEOUT: { status: 503 },
+  /** The output storage is full (a publish is refused until there is room). */
+  STORAGE_FULL: { status: 507, refusal: true },
+  /** The output storage cannot be written. */
+  STORAGE_ERROR: { status: 503, refusal: true },
   INTERNAL: { status: 500 },
 } as const satisfies Record<string, { status: number; refusal?: true }>;
 

@@ -9,7 +9,7 @@
  * Anything this path cannot package before it published (another codec, no video within
  * `PLAN_LIMIT_MS`, a request that needs encoding) hands the stream to `fallback()` — the ffmpeg
  * job, as before. After it published, bad media ends the job with `INVALID_MEDIA`; a disk write
- * failure with `ENCODER_CRASHED`; no media for the stall timeout with `INPUT_STALLED`. The
+ * failure with `STORAGE_FULL` / `STORAGE_ERROR` (or `ENCODER_CRASHED` for anything else); no media for the stall timeout with `INPUT_STALLED`. The
  * publisher leaving, or `stop()`, ends it cleanly: last part and segment flushed, ENDLIST written.
  */
 import type { AccessUnit, MediaEvent, TrackConfig } from '../domain/media';
@@ -21,6 +21,7 @@ import { PartStore } from '../packaging/part-store';
 import { Segmenter } from '../packaging/segmenter';
 import { TeeSink } from '../packaging/tee-sink';
 import type { FileStorage } from '../storage/filesystem';
+import { storageFaultOf } from '../storage/storage-errors';
 import { CmafOutputsSink } from './cmaf-outputs-sink';
 import { initialOutputs, StreamOutputs } from './outputs';
 import { FPS_SAMPLE_FRAMES, fpsSample, measuredFps, passthroughRendition, passthroughSource } from './passthrough-plan';
@@ -147,7 +148,7 @@ export class PassthroughJob implements JobHandle {
     this.store = new PartStore({ windowSegments: o.memorySegments });
     const timing = { partSeconds: o.partSeconds, segmentSeconds: o.hlsTimeSeconds };
     this.release = o.registry.add(ref.channel, ref.streamId, rendition.id, this.store, timing);
-    const disk = new CmafOutputsSink(this.outputs, rendition.id, (err) => this.finish({ code: 'ENCODER_CRASHED', message: `writing the HLS output failed: ${err.message}` }));
+    const disk = new CmafOutputsSink(this.outputs, rendition.id, (err) => this.finish(storageFaultOf(err, o.storage.root) ?? { code: 'ENCODER_CRASHED', message: `writing the HLS output failed: ${err.message}` }));
     this.segmenter = new Segmenter(new TeeSink(this.store, disk), { ...timing, onWarning: (message) => this.log.warn(message) });
     this.phase = 'packaging';
     this.log.info({ rendition: rendition.id }, 'packaging the stream itself (passthrough, no ffmpeg)');
