@@ -197,7 +197,11 @@ export class PassthroughJob implements JobHandle {
     void written.catch((err: Error) => this.log.error({ err }, 'could not end the playlists')).then(() => {
       this.onDone();
       this.report(error === null ? { type: 'exited', clean: true } : { type: 'exited', clean: false, error });
-      if (error !== null) this.log.warn({ error }, 'passthrough ended with an error');
+      if (error?.code === 'STORAGE_FULL' || error?.code === 'STORAGE_ERROR') {
+        this.log.error({ code: error.code, detail: error.message }, 'output storage failed: stream closed, no restart');
+      } else if (error !== null) {
+        this.log.warn({ error }, 'passthrough ended with an error');
+      }
     });
   }
 }
