@@ -4,8 +4,10 @@
  * segments without any ffmpeg process for the stream; every timestamp of the source survives.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
 import { processesMentioning } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
@@ -69,5 +71,18 @@ describe('end to end: RTMP passthrough packaged without ffmpeg (CMAF + LL-HLS)',
     expect(a.length).to.equal(b.length);
     expect(a[0]! - videoPts(ours)[0]! / 1000).to.be.closeTo(b[0]! - videoPts(theirs)[0]! / 1000, 0.001);
     expect(a.at(-1)!).to.be.closeTo(b.at(-1)!, 0.002);
+  });
+
+  it('a source it cannot pass through (Sorenson H.263 video) goes to ffmpeg as before: encoded, .ts segments', async () => {
+    const other = path.join(media, 'h263.flv');
+    execFileSync(ffmpegPath, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15:duration=4', '-c:v', 'flv1', '-g', '15', '-f', 'flv', other]);
+    const publisher = publishFile(`rtmp://127.0.0.1:${castline.rtmpPort}/h263/good-key`, other);
+    expect((await publisher.exited).code, publisher.stderr()).to.equal(0);
+    const closed = await waitUntil(() => app.delivered().find((h) => h['x-streaming-channel'] === 'h263' && h['x-event-type'] === 'stream-closed'), 'stream-closed', 40_000);
+    expect(closed).to.include({ 'x-close-reason': 'publisher-disconnected' });
+    const live = app.delivered().find((h) => h['x-streaming-channel'] === 'h263' && h['x-stream-type'] === 'HLS-LIVE')!;
+    const playlist = parseMediaPlaylist(fs.readFileSync(path.join(castline.dataDir, String(live['x-index-file'])), 'utf8'));
+    expect(playlist.segments.length).to.be.greaterThan(0);
+    expect(playlist.segments.every((s) => s.uri.endsWith('.ts'))).to.equal(true);
   });
 });
