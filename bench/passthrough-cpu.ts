@@ -9,7 +9,7 @@
  * measured window (after a warm-up). Publishers are not counted. Every mode must produce HLS for
  * every stream (checked). Output: CPU-% of one core per stream, and the ratios.
  *
- * Usage: npx tsc -p tsconfig.test.json && node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
+ * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -90,13 +90,13 @@ async function startCastline(format: 'fmp4' | 'mpegts', dir: string): Promise<Se
   const data = path.join(dir, `castline-${format}`);
   fs.mkdirSync(data, { recursive: true });
   const main = path.resolve(__dirname, '../src/main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
     cwd: data,
     env: { PATH: process.env.PATH ?? '', RTMP_PORT: String(rtmpPort), HTTP_PORT: String(httpPort), BIND_ADDRESS: '127.0.0.1', HLS_SEGMENT_FORMAT: format, ENCODER_CAPACITY: '-1', LOG_LEVEL: 'warn', STUDIO_ENABLED: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 15_000;
-  while ((await fetch(`http://127.0.0.1:${httpPort}/health`).catch(() => null))?.status !== 200) {
+  while ((await fetch(`http://127.0.0.1:${httpPort}/livez`).catch(() => null))?.status !== 200) {
     if (Date.now() > deadline) throw new Error('castline did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -156,12 +156,13 @@ async function run(): Promise<void> {
   try {
     const file = makeSource(dir);
     console.log(`${os.cpus().length} cores; ${STREAMS} streams of ${(fs.statSync(file).size * 8 / 20 / 1e6).toFixed(2)} Mbit/s 720p30, ${SECONDS} s measured after ${WARMUP_SECONDS} s`);
-    const fmp4 = await measure('castline fmp4 (no ffmpeg)', await startCastline('fmp4', dir), file);
-    const mpegts = await measure('castline mpegts (ffmpeg)', await startCastline('mpegts', dir), file);
-    const nginx = await startNginx();
-    const ng = nginx === null ? null : await measure('nginx-rtmp', nginx, file);
+    const modes = (process.env.MODES ?? 'fmp4,mpegts,nginx').split(',');
+    const fmp4 = modes.includes('fmp4') ? await measure('castline fmp4 (no ffmpeg)', await startCastline('fmp4', dir), file) : NaN;
+    const mpegts = modes.includes('mpegts') ? await measure('castline mpegts (ffmpeg)', await startCastline('mpegts', dir), file) : NaN;
+    const nginx = modes.includes('nginx') ? await startNginx() : null;
+    const ng = nginx === null ? NaN : await measure('nginx-rtmp', nginx, file);
     console.log(`ratio fmp4 / mpegts: ${(fmp4 / mpegts).toFixed(3)}`);
-    if (ng !== null) console.log(`ratio castline fmp4 / nginx-rtmp: ${(fmp4 / ng).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(mpegts / ng).toFixed(2)}`);
+    console.log(`ratio castline fmp4 / nginx-rtmp: ${(fmp4 / ng).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(mpegts / ng).toFixed(2)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

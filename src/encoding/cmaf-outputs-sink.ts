@@ -13,19 +13,28 @@ import type { StreamOutputs } from './outputs';
 export class CmafOutputsSink implements PackagerSink {
   private parts: Buffer[] = [];
 
-  /** @param onError a write failed (disk full, permissions): the stream cannot publish further. */
-  constructor(private readonly outputs: StreamOutputs, private readonly renditionId: string, private readonly onError: (err: Error) => void) {}
+  /**
+   * @param onError a write failed (disk full, permissions): the stream cannot publish further.
+   * @param segmentData where a complete segment's bytes already are (the memory store, written
+   *   before this sink): then parts are not collected and the segment is not concatenated twice.
+   */
+  constructor(
+    private readonly outputs: StreamOutputs,
+    private readonly renditionId: string,
+    private readonly onError: (err: Error) => void,
+    private readonly segmentData?: (msn: number) => Buffer | null,
+  ) {}
 
   init(data: Buffer, config: TrackConfig): void {
     this.outputs.addInit(this.renditionId, data, codecsOf(config)).catch((err: Error) => this.onError(err));
   }
 
   part(part: PackagedPart): void {
-    this.parts.push(part.data);
+    if (this.segmentData === undefined) this.parts.push(part.data);
   }
 
   segmentEnd(segment: PackagedSegmentEnd): void {
-    const data = Buffer.concat(this.parts);
+    const data = this.segmentData?.(segment.msn) ?? Buffer.concat(this.parts);
     this.parts = [];
     this.outputs.addSegmentData(this.renditionId, segment.msn, segment.duration, data).catch((err: Error) => this.onError(err));
   }

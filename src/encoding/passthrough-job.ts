@@ -148,7 +148,10 @@ export class PassthroughJob implements JobHandle {
     this.store = new PartStore({ windowSegments: o.memorySegments });
     const timing = { partSeconds: o.partSeconds, segmentSeconds: o.hlsTimeSeconds };
     this.release = o.registry.add(ref.channel, ref.streamId, rendition.id, this.store, timing);
-    const disk = new CmafOutputsSink(this.outputs, rendition.id, (err) => this.finish(storageFaultOf(err, o.storage.root) ?? { code: 'ENCODER_CRASHED', message: `writing the HLS output failed: ${err.message}` }));
+    const store = this.store;
+    const onError = (err: Error) => this.finish(storageFaultOf(err, o.storage.root) ?? { code: 'ENCODER_CRASHED', message: `writing the HLS output failed: ${err.message}` });
+    // The store (first in the tee) holds each complete segment as one buffer: the disk writes that one.
+    const disk = new CmafOutputsSink(this.outputs, rendition.id, onError, (msn) => store.segmentData(msn));
     this.segmenter = new Segmenter(new TeeSink(this.store, disk), { ...timing, onWarning: (message) => this.log.warn(message) });
     this.phase = 'packaging';
     this.log.info({ rendition: rendition.id }, 'packaging the stream itself (passthrough, no ffmpeg)');

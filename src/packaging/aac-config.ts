@@ -16,7 +16,7 @@ export function parseAudioSpecificConfig(asc: Uint8Array): AudioConfig {
   if (channels === 0) throw new Error('AudioSpecificConfig: channel configuration 0 (program config element) is not supported');
   return {
     codec: 'aac',
-    asc: Uint8Array.from(asc),
+    asc: Buffer.from(asc),
     codecString: `mp4a.40.${objectType}`,
     sampleRate,
     channels: channels === 7 ? 8 : channels,

@@ -21,7 +21,7 @@ export function parseAvcC(avcC: Uint8Array): VideoConfig {
   const hex = (b: number) => b.toString(16).padStart(2, '0');
   return {
     codec: 'h264',
-    avcC: Uint8Array.from(avcC),
+    avcC: Buffer.from(avcC),
     codecString: `avc1.${hex(avcC[1]!)}${hex(avcC[2]!)}${hex(avcC[3]!)}`,
     width,
     height,

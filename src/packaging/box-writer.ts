@@ -2,6 +2,9 @@
  * Writes ISO-BMFF boxes into one growing buffer: `open(type)` reserves the size field, `close()`
  * fills it in when the box's content is known. Big-endian integers; no allocation per field.
  */
+/** Unused bytes a finished buffer may keep rather than being copied to its exact size. */
+const SLACK_BYTES = 4096;
+
 export class BoxWriter {
   private buf: Buffer;
   private length = 0;
@@ -109,10 +112,11 @@ export class BoxWriter {
     this.buf.writeUInt32BE(v >>> 0, at);
   }
 
-  /** The bytes written, as a buffer of their own. */
+  /** The bytes written: a view when the buffer was sized (nearly) right, else a copy of their own. */
   finish(): Buffer {
     if (this.openBoxes.length > 0) throw new Error(`BoxWriter.finish with ${this.openBoxes.length} box(es) open`);
-    return Buffer.from(this.buf.subarray(0, this.length));
+    const view = this.buf.subarray(0, this.length);
+    return this.buf.length - this.length <= SLACK_BYTES ? view : Buffer.from(view);
   }
 
   private reserve(n: number): void {

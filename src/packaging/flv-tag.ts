@@ -43,7 +43,7 @@ function videoTag(timestamp: number, body: Uint8Array, receivedAt: number | unde
   if (packetType === 0) return { type: 'config', video: parseAvcC(body.subarray(5)) };
   if (packetType !== 1) return null; // 2 = end of sequence
   const cts = ((body[2]! << 16) | (body[3]! << 8) | body[4]!) << 8 >> 8; // signed 24-bit
-  const unit = { track: 'video' as const, dts: timestamp, pts: timestamp + cts, keyframe: frameType === 1, data: Uint8Array.from(body.subarray(5)) };
+  const unit = { track: 'video' as const, dts: timestamp, pts: timestamp + cts, keyframe: frameType === 1, data: Buffer.from(body.subarray(5)) };
   return { type: 'unit', unit: receivedAt === undefined ? unit : { ...unit, receivedAt } };
 }
 
@@ -54,6 +54,6 @@ function audioTag(timestamp: number, body: Uint8Array, receivedAt: number | unde
   if (format !== 10) throw new UnsupportedMediaError(`audio codec ${AUDIO_FORMATS[format] ?? format} is not supported: send AAC`);
   if (body.length < 2) throw new UnsupportedMediaError('truncated AAC audio tag');
   if (body[1] === 0) return { type: 'config', audio: parseAudioSpecificConfig(body.subarray(2)) };
-  const unit = { track: 'audio' as const, dts: timestamp, pts: timestamp, keyframe: true, data: Uint8Array.from(body.subarray(2)) };
+  const unit = { track: 'audio' as const, dts: timestamp, pts: timestamp, keyframe: true, data: Buffer.from(body.subarray(2)) };
   return { type: 'unit', unit: receivedAt === undefined ? unit : { ...unit, receivedAt } };
 }

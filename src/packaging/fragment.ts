@@ -27,7 +27,14 @@ const NON_SYNC_FLAGS = 0x01010000; // sample_depends_on = 1, sample_is_non_sync_
 
 export function fragment(sequenceNumber: number, runs: readonly FragmentTrackRun[]): Buffer {
   const present = runs.filter((r) => r.samples.length > 0);
-  const w = new BoxWriter(1024 + present.reduce((n, r) => n + r.samples.length * 16, 0));
+  let payload = 0;
+  let entries = 0;
+  for (const r of present) {
+    entries += r.samples.length;
+    for (const sample of r.samples) payload += sample.data.length;
+  }
+  // moof: 8 + mfhd 16 + per traf ≤ 8 + tfhd 16 + tfdt 20 + trun 20 ; 16 bytes per sample; mdat header 8.
+  const w = new BoxWriter(24 + present.length * 64 + entries * 16 + 8 + payload);
   w.open('moof');
   w.openFull('mfhd', 0, 0).u32(sequenceNumber).close();
   const offsetFields: number[] = [];

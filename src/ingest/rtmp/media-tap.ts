@@ -4,7 +4,8 @@
  * subscribers synchronously. A subscriber that comes after the first packets (the packager starts
  * when the stream actor places the job) first gets the codec sequence headers and the packets
  * since the last video keyframe, so it starts on a keyframe without waiting for the next one.
- * The cache holds copies (node-media-server reuses its parse buffer) and is bounded in bytes.
+ * The cache holds copies (node-media-server reuses its parse buffer), is bounded in bytes, and is
+ * kept only while nobody subscribes (a stream has one packager; no copy per packet after that).
  */
 import type { NmsPacket } from './embedded-nms';
 
@@ -71,11 +72,21 @@ export class MediaTap {
 
   private remember(tag: TapPacket): void {
     const b = tag.body;
+    // With a subscriber (the stream's one packager) the GOP is not copied: a later subscriber starts
+    // at the next keyframe. The headers are always kept.
+    const caching = this.listeners.size === 0;
     const sequenceHeader = b.length >= 2 && b[1] === 0 && ((tag.type === VIDEO && (b[0]! & 0x0f) === 7) || (tag.type === AUDIO && b[0]! >> 4 === 10));
     if (sequenceHeader) {
       const copy = { ...tag, body: Buffer.from(b) };
       if (tag.type === VIDEO) this.videoHeader = copy;
       else this.audioHeader = copy;
+      return;
+    }
+    if (!caching) {
+      if (this.gop.length > 0) {
+        this.gop = [];
+        this.gopBytes = 0;
+      }
       return;
     }
     const keyframe = tag.type === VIDEO && b.length >= 2 && b[0]! >> 4 === 1 && b[1] === 1;
