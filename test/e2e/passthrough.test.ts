@@ -12,8 +12,8 @@ import { parseMediaPlaylist } from '../../src/encoding/playlist';
 import { processesMentioning } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
-import { waitUntil } from '../helpers/wait';
-import { killAll, publishFile } from '../ingest/rtmp/rtmp-ffmpeg';
+import { sleep, waitUntil } from '../helpers/wait';
+import { killAll, publishFile, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
 import { decodeFrames, makeFlv, tempDir, type DecodedFrame } from '../packaging/media';
 
 const videoPts = (frames: DecodedFrame[]) => frames.filter((f) => f.stream === 0).map((f) => Math.round(f.pts * 1000));
@@ -71,6 +71,23 @@ describe('end to end: RTMP passthrough packaged without ffmpeg (CMAF + LL-HLS)',
     expect(a.length).to.equal(b.length);
     expect(a[0]! - videoPts(ours)[0]! / 1000).to.be.closeTo(b[0]! - videoPts(theirs)[0]! / 1000, 0.001);
     expect(a.at(-1)!).to.be.closeTo(b.at(-1)!, 0.002);
+  });
+
+  it('POST /commands/close ends a passthrough stream: publisher disconnected, last segment flushed, ENDLIST, close-command', async () => {
+    const publisher = publishObsLike(`rtmp://127.0.0.1:${castline.rtmpPort}/ptclose/good-key`, 60);
+    const live = (await waitUntil(() => app.delivered().find((h) => h['x-streaming-channel'] === 'ptclose' && h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000))!;
+    await sleep(1500);
+    const res = await fetch(`http://127.0.0.1:${castline.httpPort}/commands/close`, { method: 'POST', headers: { 'x-streaming-channel': 'ptclose', 'x-streaming-id': '*' } });
+    expect(res.status).to.equal(200);
+    const closed = await waitUntil(() => app.delivered().find((h) => h['x-streaming-channel'] === 'ptclose' && h['x-event-type'] === 'stream-closed'), 'stream-closed', 20_000);
+    expect(closed).to.include({ 'x-close-reason': 'close-command' });
+    await waitUntil(() => !publisher.running(), 'the publisher disconnected', 10_000);
+    const playlist = fs.readFileSync(path.join(castline.dataDir, String(live['x-index-file'])), 'utf8');
+    expect(parseMediaPlaylist(playlist).ended).to.equal(true);
+    // The LL playlist in memory is ended too (no preload hint, ENDLIST).
+    const ll = await (await fetch(`http://127.0.0.1:${castline.httpPort}/${String(live['x-index-file'])}`)).text();
+    expect(ll).to.contain('#EXT-X-ENDLIST');
+    expect(ll).to.not.contain('PRELOAD-HINT');
   });
 
   it('a source it cannot pass through (Sorenson H.263 video) goes to ffmpeg as before: encoded, .ts segments', async () => {
