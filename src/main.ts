@@ -30,6 +30,7 @@ import { createOps, operationsRoutes, type Ops } from './operations';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
+import { ReactorClient } from './workflows/reactor-client';
 import { WorkflowRegistry } from './workflows/registry';
 import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
@@ -66,6 +67,7 @@ interface Core {
   outbox: Outbox;
   pool: EncoderPool;
   workflows: WorkflowRegistry;
+  router: SessionRouter;
   coordinator: Coordinator;
   internal: InternalRtmp | null;
   /** The RTMP port, once listening (castline's internal RTMP addresses read it). */
@@ -89,18 +91,25 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
+  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, ...(config.ffmpegPath === null ? {} : { ffmpegPath: config.ffmpegPath }), storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
 
-  const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
-  workflows.load(defineConfiguredWorkflows(config.configFile));
+  const workflowLog = logger.child({ component: 'workflows' });
+  const workflows = new WorkflowRegistry({
+    store: new WorkflowStore(config.statePath), logger: workflowLog, rtmp: config.rtmpEnabled,
+    listeners: { rtmpPort: config.rtmpPort, rtmpsPort: config.rtmpsPort },
+  });
+  const configured = defineConfiguredWorkflows(config.configFile);
+  workflows.load(configured.workflows, configured.reactors);
+  const reactorClient = new ReactorClient({ ...config.reactors, logger: workflowLog });
   const rtmpPort = { value: 0 };
   const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort.value) : null;
   const graceMs = Math.round(config.encoding.stopGraceSeconds * 1000);
+  const router = new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal, reactors: { client: reactorClient, logger: workflowLog } });
   const coordinator = new Coordinator({
-    workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
+    workflows: router,
     steps: pool,
     verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
     events: activity === null ? outbox : teeEvents(outbox, activity),
@@ -113,7 +122,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink };
+  return { outbox, pool, workflows, router, coordinator, internal, rtmpPort, sink };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
