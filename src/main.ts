@@ -31,6 +31,8 @@ import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
 import { ReactorClient } from './workflows/reactor-client';
+import { WorkflowWatchPaths } from './workflows/watch-paths';
+import { loadTlsMaterial, type TlsMaterial } from './net/tls-certificate';
 import { WorkflowRegistry } from './workflows/registry';
 import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
@@ -47,6 +49,10 @@ export interface Castline {
   readonly httpPort: number;
   /** The RTMP port actually listened on; 0 when RTMP is disabled. */
   readonly rtmpPort: number;
+  /** The RTMP listeners' ports by key (`rtmp:{configured port}`, `rtmps:{port}` of `rtmps` steps, …). */
+  rtmpListeners(): Record<string, number>;
+  /** True when HTTP is HTTPS/WSS and `rtmps` steps can listen (a certificate is configured). */
+  readonly tls: boolean;
   /** Graceful stop: listeners closed, streams closed with their events queued, encoders stopped. Idempotent. */
   close(): Promise<void>;
 }
@@ -70,10 +76,14 @@ interface Core {
   router: SessionRouter;
   coordinator: Coordinator;
   internal: InternalRtmp | null;
+  /** The certificate of RTMPS and HTTPS/WSS; null = no TLS. */
+  tls: TlsMaterial | null;
   /** The RTMP port, once listening (castline's internal RTMP addresses read it). */
   rtmpPort: { value: number };
   /** What the ingests publish into: the coordinator, with every decision counted. */
   sink: PublishSink;
+  /** Ports of the RTMP listeners by key (`rtmp:1935`, `rtmps:443`, …), once RTMP runs. */
+  rtmpListeners: () => Record<string, number>;
 }
 
 async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
@@ -98,7 +108,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
 
   const workflowLog = logger.child({ component: 'workflows' });
   const workflows = new WorkflowRegistry({
-    store: new WorkflowStore(config.statePath), logger: workflowLog, rtmp: config.rtmpEnabled,
+    store: new WorkflowStore(config.statePath), logger: workflowLog, rtmp: config.rtmpEnabled, tls: config.tls !== null,
     listeners: { rtmpPort: config.rtmpPort, rtmpsPort: config.rtmpsPort },
   });
   const configured = defineConfiguredWorkflows(config.configFile);
@@ -122,13 +132,14 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-  return { outbox, pool, workflows, router, coordinator, internal, rtmpPort, sink };
+  const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
+  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}) };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
 async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean, ops: Ops): Promise<number> {
   const { coordinator, workflows } = core;
-  const app = uWS.App();
+  const app = core.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: core.tls.pem.certFile, key_file_name: core.tls.pem.keyFile });
   let httpPort = 0;
   const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
   const ws = registerWsIngest(app, {
@@ -137,7 +148,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
     config,
     logger,
     serverId: LOCAL_IDS.wsServer,
-    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: core.tls !== null }),
   });
   coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
   ops.parts.ws = ws;
@@ -166,10 +177,16 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   const rtmp = new RtmpIngest({
     sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
+    tls: core.tls?.context ?? null,
+    paths: new WorkflowWatchPaths(core.workflows, core.router),
   });
   ops.parts.rtmp = rtmp;
   await rtmp.start();
   cleanups.push(() => rtmp.close());
+  // The workflows' `port=` / `rtmps` listeners: started now, then as steps come and go.
+  await rtmp.setListeners(core.workflows.rtmpListeners());
+  core.workflows.on('changed', () => void rtmp.setListeners(core.workflows.rtmpListeners()));
+  core.rtmpListeners = () => rtmp.listenerPorts();
   core.rtmpPort.value = rtmp.port;
   coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
   const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
@@ -179,9 +196,9 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
 }
 
 /** One line per listener, and the warnings an operator should see at start-up. */
-function announce(config: Readonly<Config>, logger: Logger, httpPort: number, rtmpPort: number): void {
+function announce(config: Readonly<Config>, logger: Logger, httpPort: number, rtmpPort: number, tls: boolean): void {
   const shown = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
-  logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
+  logger.info({ url: `${tls ? 'https' : 'http'}://${shown}:${httpPort}`, ws: `${tls ? 'wss' : 'ws'}://${shown}:${httpPort}`, ssl: tls, bind: config.bindAddress, uws: uwsBuild }, `${tls ? 'HTTPS' : 'HTTP'} listening (commands API, WS${tls ? 'S' : ''} ingest, HLS files)`);
   if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
   if (config.commandsAuth.method === 'none' && !isLoopbackAddress(config.bindAddress)) {
     logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
@@ -203,7 +220,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const core = await startCore(config, logger, cleanups, ops);
     const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
     const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups, ops) : 0;
-    announce(config, logger, httpPort, rtmpPort);
+    announce(config, logger, httpPort, rtmpPort, core.tls !== null);
     started = true;
     let closed: Promise<void> | null = null;
     const close = () =>
@@ -211,7 +228,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
         closing = true;
         await cleanups.run();
       })());
-    return { config, coordinator: core.coordinator, metrics: ops.metrics, httpPort, rtmpPort, close };
+    return { config, coordinator: core.coordinator, metrics: ops.metrics, httpPort, rtmpPort, rtmpListeners: () => core.rtmpListeners(), tls: core.tls !== null, close };
   } catch (err) {
     await cleanups.run();
     throw err;

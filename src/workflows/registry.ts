@@ -48,8 +48,11 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
    * `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true.
    * `listeners`: the default RTMP and RTMPS ports (which listener a step without `port=` uses).
    */
-  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean; listeners?: ListenerDefaults }) {
+  readonly #tls: boolean;
+
+  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean; listeners?: ListenerDefaults; tls?: boolean }) {
     super();
+    this.#tls = options.tls ?? false;
     this.#store = options.store;
     this.#log = options.logger;
     this.#rtmp = options.rtmp ?? true;
@@ -215,14 +218,18 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     return { ok: true, workflow: best.workflow, step: best.step };
   }
 
-  /** The `rtmp_watch` step that serves players of `{app}/{key}`, with its workflow (the most specific key wins). */
-  watchStep(app: string, key: string): { workflow: WorkflowDefinition; step: StepDefinition } | null {
-    let best: { workflow: WorkflowDefinition; step: StepDefinition } | null = null;
+  /**
+   * The `rtmp_watch` step that rules players of `{app}/{key}`, with its workflow: one with a
+   * reactor first (it decides whether the path may be watched at all), then the most specific key.
+   */
+  watchStep(app: string, key: string): { workflow: WorkflowDefinition; step: StepDefinition; spec: Extract<StepSpec, { type: 'rtmp_watch' }> } | null {
+    let best: { workflow: WorkflowDefinition; step: StepDefinition; spec: Extract<StepSpec, { type: 'rtmp_watch' }>; rank: number } | null = null;
     for (const workflow of this.#workflows.values()) {
       for (const step of workflow.steps) {
         const spec = step.spec;
         if (spec.type !== 'rtmp_watch' || spec.rtmpApp !== app || (spec.streamKey !== '*' && spec.streamKey !== key)) continue;
-        if (best === null || spec.streamKey !== '*') best = { workflow, step };
+        const rank = (spec.reactor !== null ? 2 : 0) + (spec.streamKey !== '*' ? 1 : 0);
+        if (best === null || rank > best.rank) best = { workflow, step, spec, rank };
       }
     }
     return best;
@@ -240,6 +247,9 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     for (const step of definition.steps) {
       if (!this.#rtmp && NEEDS_RTMP.has(step.type)) {
         throw new WorkflowError(step.line, 1, `${step.type} needs castline's RTMP server, which is off (RTMP_ENABLED=false)`);
+      }
+      if ((step.spec.type === 'rtmp_receive' || step.spec.type === 'rtmp_watch') && step.spec.listener.tls && !this.#tls) {
+        throw new WorkflowError(step.line, 1, `${step.written}: rtmps needs a certificate: set tls_cert_path + tls_cert_password (TLS_CERT_PATH) or TLS_CERT_FILE + TLS_KEY_FILE`);
       }
       const claim = claimOf(step.spec);
       if (claim === null) continue;
