@@ -16,7 +16,9 @@ import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { ReactorServer } from '../helpers/reactor-server';
 import { waitUntil } from '../helpers/wait';
-import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
+import { execFileSync } from 'node:child_process';
+import { probeFile } from '../encoding/helpers';
+import { killAll, play, publish } from '../ingest/rtmp/rtmp-ffmpeg';
 
 const hlsWorkflow = (name: string, dir: string, routed = true) => `workflow ${name}${routed ? ' routed_by_reactor' : ''} {\n    ffmpeg_hls path=${dir} duration=1\n}\n`;
 
@@ -49,6 +51,9 @@ reactor live executor=simple_http update_interval=1 {
 workflow by_reactor {
     rtmp_receive rtmp_app=* stream_key=* reactor=test
     forward_to_workflow reactor=test
+}
+workflow watchers {
+    rtmp_watch rtmp_app=rwatch stream_key=* reactor=test
 }
 workflow updating {
     rtmp_receive rtmp_app=updating stream_key=* reactor=live
@@ -123,6 +128,27 @@ workflow updating {
     expect(reactor.asked('slow')).to.equal(3); // three timed-out attempts
     expect(castline.coordinator.livePublisher('a5')).to.equal(null);
     await fast.exited;
+  });
+
+  it('rtmp_watch reactor=: a player makes the reactor be asked (404: refused; 200: its workflows feed the player), released when the player leaves', async () => {
+    const source = path.join(dir, 'w1.flv');
+    execFileSync(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15', '-f', 'lavfi', '-i', 'sine', '-t', '6',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-c:a', 'aac', '-f', 'flv', source]);
+    reactor.answer = (name) => (name === 'w1'
+      ? { status: 200, body: `workflow w1_src {\n    ffmpeg_pull location=${source} stream_name=w1src\n    rtmp_watch rtmp_app=rwatch stream_key=w1\n}\n` }
+      : { status: 404 });
+    const refused = play(url('rwatch', 'nope'), path.join(dir, 'nope.flv'));
+    expect((await refused.exited).code).not.to.equal(0);
+    expect(reactor.asked('nope')).to.equal(1);
+
+    const recorded = path.join(dir, 'w1-watched.flv');
+    const viewer = play(url('rwatch', 'w1'), recorded);
+    await waitUntil(async () => (await names()).includes('w1_src'), 'the reactor workflow created for the player', 10_000);
+    expect((await api('GET', '/workflows/w1_src')).json).to.include({ reactor_managed: true });
+    await viewer.exited;
+    expect(probeFile(recorded)).to.include({ width: 320, height: 180 });
+    decodeFile(ffmpegPath, recorded);
+    await waitUntil(async () => !(await names()).includes('w1_src'), 'w1_src released after the player left', 10_000);
   });
 
   it('update_interval: a changed answer updates the workflows, a 404 ends the stream', async () => {
