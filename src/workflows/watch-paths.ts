@@ -6,10 +6,12 @@
  * answered workflows are created and the player waits for their media); the reactor's workflows
  * are released when the path's last player leaves.
  */
-import type { PlayerAdmission, WatchedPaths } from '../ingest/rtmp/rtmp-ingest.types';
 import type { ReactorLease } from './reactor-lease';
 import { ipAllowed, type WorkflowRegistry } from './registry';
 import type { SessionRouter } from './session-router';
+
+/** Whether a player may watch (the RTMP ingest's `PlayerAdmission`, which it declares). */
+export type PlayerAdmission = { ok: true; release?: () => void } | { ok: false; reason: string };
 
 interface Watch {
   players: number;
@@ -17,7 +19,7 @@ interface Watch {
   decided: Promise<PlayerAdmission>;
 }
 
-export class WorkflowWatchPaths implements WatchedPaths {
+export class WorkflowWatchPaths {
   readonly #watches = new Map<string, Watch>();
 
   constructor(private readonly registry: WorkflowRegistry, private readonly router: SessionRouter) {}
