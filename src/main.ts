@@ -112,6 +112,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     listeners: { rtmpPort: config.rtmpPort, rtmpsPort: config.rtmpsPort },
   });
   const configured = defineConfiguredWorkflows(config.configFile);
+  for (const w of configured.workflows) for (const warning of w.warnings) workflowLog.warn({ workflow: w.name, file: config.configFile?.path }, warning);
   workflows.load(configured.workflows, configured.reactors);
   const reactorClient = new ReactorClient({ ...config.reactors, logger: workflowLog });
   const rtmpPort = { value: 0 };
