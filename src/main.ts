@@ -16,17 +16,21 @@ import { Outbox } from './callbacks/outbox';
 import { sessionVerifier } from './callbacks/session-verifier';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { withEncodingLimits } from './coordinator/limited-verifier';
 import { ensureBinaries } from './encoding/binaries';
+import { endCrashedStream } from './encoding/crashed-outputs';
 import { EncoderPool } from './encoding/pool';
+import type { PublishSink } from './ingest/ingest.types';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
-import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
+import { FileStorage } from './storage/filesystem';
+import { storageAdmission } from './storage/storage-errors';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
@@ -88,7 +92,12 @@ interface Core {
 
 async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
   const { metrics, activity } = ops;
-  const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
+  const outbox = new Outbox({
+    config,
+    logger,
+    beforeRestartClose: endCrashedStreamHook(new FileStorage(config.hlsFilesystemPath), logger),
+    options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } },
+  });
   await outbox.open();
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
@@ -96,7 +105,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     await Promise.race([outbox.idle(), sleep(3000, undefined, { ref: false })]);
     await outbox.close();
   });
-  const client = new KeyVerificationClient({ config, logger });
+  const client = new KeyVerificationClient({ config, logger, maxAnswerBytes: config.limits.keyVerificationAnswerBytes });
   cleanups.push(() => client.close());
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
@@ -122,7 +131,8 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const coordinator = new Coordinator({
     workflows: router,
     steps: pool,
-    verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
+    verifier: withEncodingLimits(sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)), config.limits.encoding, log),
+    storageAdmission: () => storageAdmission(config.hlsFilesystemPath, config.limits.storageMinFreeBytes),
     events: activity === null ? outbox : teeEvents(outbox, activity),
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
     idMaxLength: config.idMaxLength,
@@ -180,6 +190,7 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
     onRefused: (code) => ops.metrics.publish('rtmp', code),
     tls: core.tls?.context ?? null,
     paths: new WorkflowWatchPaths(core.workflows, core.router),
+    limits: { maxPerIp: config.ingest.maxIpConcurrentConnections, whitelist: config.ingest.concurrentLimitWhitelist, maxPending: config.limits.rtmpPendingHandshakes },
   });
   ops.parts.rtmp = rtmp;
   await rtmp.start();
@@ -194,6 +205,14 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   pulls.start();
   cleanups.push(() => pulls.close());
   return rtmp.port;
+}
+
+/** Ends the playlists of a stream that was live when the process died (before its server-restart close is sent). */
+function endCrashedStreamHook(storage: FileStorage, logger: Logger): (channel: string, streamId: string) => Promise<void> {
+  return async (channel, streamId) => {
+    const rewritten = await endCrashedStream(storage, { channel, streamId });
+    if (rewritten.length > 0) logger.info({ ch: channel, streamId, playlists: rewritten }, 'playlists of a stream cut by a crash ended');
+  };
 }
 
 /** One line per listener, and the warnings an operator should see at start-up. */

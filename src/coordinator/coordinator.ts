@@ -91,12 +91,16 @@ export class Coordinator implements PublishSink {
     if (!isValidName(channel, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid channel');
     if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
     if (this.#shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
+    const storage = this.#options.storageAdmission?.() ?? null;
+    if (storage !== null) return refused(storage.code, storage.message);
     if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
     const route = this.#options.workflows.route(request);
     if (!route.ok) return refused(route.code, route.message);
 
     const streamId = newStreamId();
-    const admitted = await this.#options.workflows.admit(route.workflow, { ...request, streamId }, (why) => this.#endByReactor(streamId, why));
+    // Without reactors the answer is immediate (no await: the session registers in this same turn).
+    const admission = this.#options.workflows.admit(route.workflow, { ...request, streamId }, (why) => this.#endByReactor(streamId, why));
+    const admitted = admission instanceof Promise ? await admission : admission;
     if (!admitted.ok) return refused('KEY_REFUSED', admitted.message);
     const late = this.#shuttingDown ? refused('SHUTTING_DOWN', 'server shutting down') : this.#holder(channel) !== null ? refused('CHANNEL_BUSY', `channel ${channel} is already live`) : null;
     if (late !== null) {

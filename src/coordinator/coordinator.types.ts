@@ -27,6 +27,9 @@ export interface StreamEventSink {
   streamClosed(channel: string, streamId: string, reason: CloseReason): void;
 }
 
+/** Whether a routed session may start (its workflow's reactors asked). */
+export type Admission = { ok: true } | { ok: false; message: string };
+
 export type SessionRoute = { ok: true; workflow: string } | { ok: false; code: 'NO_WORKFLOW' | 'IP_DENIED'; message: string };
 
 /** Which workflow owns a publish, and what a session of it runs. */
@@ -38,7 +41,7 @@ export interface WorkflowRouter {
    * reactor: admitted at once). `end` is called if a reactor later stops accepting the stream.
    * Never rejects. What an admission holds is freed by `release(streamId)`.
    */
-  admit(workflow: string, session: { ingest: IngestType; channel: string; key: string; userIp: string; streamId: string; listener?: string }, end: (why: string) => void): Promise<{ ok: true } | { ok: false; message: string }>;
+  admit(workflow: string, session: { ingest: IngestType; channel: string; key: string; userIp: string; streamId: string; listener?: string }, end: (why: string) => void): Admission | Promise<Admission>;
   /** The session ended (or was refused after `admit`). */
   release(streamId: string): void;
   /** What a session of `workflow` runs (the workflow was just routed to). */
@@ -49,6 +52,8 @@ export interface WorkflowRouter {
 
 export interface CoordinatorOptions {
   verifier: SessionVerifier;
+  /** Whether the output storage can take a new stream (null: yes); checked on every publish. None: always. */
+  storageAdmission?: () => { code: 'STORAGE_FULL' | 'STORAGE_ERROR'; message: string } | null;
   events: StreamEventSink;
   policy: StreamPolicy;
   idMaxLength: number;

@@ -22,6 +22,10 @@ export const CLOSE_REASONS = [
   'input-stalled',
   'invalid-media',
   'workflow-removed',
+  /** The output storage is full (ENOSPC, EDQUOT). */
+  'storage-full',
+  /** The output storage cannot be written (EROFS, EACCES, EPERM, a symlink out of the root). */
+  'storage-error',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

@@ -9,7 +9,7 @@
  * reactor=` step sends the media to the workflows the answer marks `routed_by_reactor` (not
  * valid: it forwards nothing). One question per stream and reactor, shared by its steps.
  */
-import type { SessionRoute, WorkflowRouter } from '../coordinator/coordinator.types';
+import type { Admission, SessionRoute, WorkflowRouter } from '../coordinator/coordinator.types';
 import type { SessionPlan } from '../domain/plan';
 import type { IngestType, MediaSource } from '../domain/stream';
 import type { Logger } from '../logging/logger';
@@ -51,11 +51,12 @@ export class SessionRouter implements WorkflowRouter {
     return { ok: false, code: route.reason === 'ip-denied' ? 'IP_DENIED' : 'NO_WORKFLOW', message: route.message };
   }
 
-  async admit(
+  /** Immediate when the workflow has no reactor step; otherwise once the reactors answered. */
+  admit(
     workflow: string,
     session: { ingest: IngestType; channel: string; key: string; userIp: string; streamId: string; listener?: string },
     end: (why: string) => void,
-  ): Promise<{ ok: true } | { ok: false; message: string }> {
+  ): Admission | Promise<Admission> {
     const definition = this.registry.get(workflow);
     if (definition === undefined) return { ok: true };
     const route = this.registry.route(session.ingest, session.channel, session.key, session.userIp, session.listener);
@@ -63,9 +64,13 @@ export class SessionRouter implements WorkflowRouter {
     const names = new Set<string>(ingestReactor === null ? [] : [ingestReactor]);
     for (const step of definition.steps) if (step.spec.type === 'forward_to_workflow' && step.spec.reactor !== null) names.add(step.spec.reactor);
     if (names.size === 0) return { ok: true };
+    return this.#ask([...names], ingestReactor, session, end);
+  }
+
+  async #ask(names: string[], ingestReactor: string | null, session: { key: string; streamId: string }, end: (why: string) => void): Promise<Admission> {
     const leases = new Map<string, ReactorLease>();
     this.#leases.set(session.streamId, leases);
-    const answers = await Promise.all([...names].map(async (name) => {
+    const answers = await Promise.all(names.map(async (name) => {
       const lease = this.lease(name, session.key, session.streamId, {
         revoked: (why) => (name === ingestReactor ? end(why) : this.#notify(null, null)),
         rerouted: () => this.#notify(null, null),
