@@ -58,7 +58,7 @@ export class SessionRouter implements WorkflowRouter {
     end: (why: string) => void,
   ): Admission | Promise<Admission> {
     const definition = this.registry.get(workflow);
-    if (definition === undefined) return { ok: true };
+    if (definition === undefined || !definition.steps.some((s) => 'reactor' in s.spec && s.spec.reactor !== null)) return { ok: true };
     const route = this.registry.route(session.ingest, session.channel, session.key, session.userIp, session.listener);
     const ingestReactor = route.ok && route.workflow.name === workflow && 'reactor' in route.step.spec ? route.step.spec.reactor : null;
     const names = new Set<string>(ingestReactor === null ? [] : [ingestReactor]);
