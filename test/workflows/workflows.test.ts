@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { details } from '../../src/api/workflows';
 import { silentLogger } from '../../src/logging/logger';
-import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from '../../src/workflows/definition';
+import { ConfigError } from '../../src/config/config';
+import { parseConfigText } from '../../src/config/config-format';
+import { DEFAULT_WORKFLOW_TEXT, defineConfiguredWorkflows, parseSingleWorkflow } from '../../src/workflows/definition';
 import { InternalRtmp } from '../../src/workflows/internal-rtmp';
 import { planSession } from '../../src/workflows/plan';
 import { WorkflowRegistry } from '../../src/workflows/registry';
@@ -150,6 +152,21 @@ describe('workflow definitions', () => {
     expect(() => r.upsert(wf('v', 'rtmp_receive rtmp_app=v stream_key=* reactor=nope'))).to.throw(WorkflowError, /no reactor named 'nope'/);
     expect(() => r.upsert('reactor bad executor=grpc {\n  url http://x/\n}\n' + wf('v', 'ws_receive channel=v'))).to.throw(WorkflowError, /unknown executor 'grpc'/);
     expect(() => r.upsert('reactor bad executor=simple_http {\n}\n' + wf('v', 'ws_receive channel=v'))).to.throw(WorkflowError, /needs a `url`/);
+  });
+
+  it('the config file: reactors validated, a step naming an undefined reactor stops start-up naming the line', () => {
+    const text = 'reactor r executor=simple_http {\n  url http://127.0.0.1:1/\n}\n' + wf('a', 'rtmp_receive rtmp_app=a stream_key=* reactor=r') + wf('b', 'rtmp_watch rtmp_app=b stream_key=* reactor=missing');
+    const parsed = parseConfigText(text);
+    try {
+      defineConfiguredWorkflows({ path: '/etc/castline.config', workflows: parsed.workflows, reactors: parsed.reactors });
+      expect.fail('expected a ConfigError');
+    } catch (err) {
+      expect((err as ConfigError).problems).to.deep.equal(["/etc/castline.config: line 8: workflow b: no reactor named 'missing' is defined"]);
+    }
+    const ok = parseConfigText(text.replace('reactor=missing', 'reactor=r'));
+    const out = defineConfiguredWorkflows({ path: '/etc/castline.config', workflows: ok.workflows, reactors: ok.reactors });
+    expect(out.reactors).to.deep.equal([{ name: 'r', url: 'http://127.0.0.1:1/', updateIntervalSeconds: 0 }]);
+    expect(out.workflows.map((w) => w.name)).to.deep.equal(['a', 'b']);
   });
 
   it('an empty body names the problem', () => {
