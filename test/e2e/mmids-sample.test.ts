@@ -12,7 +12,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
-import { decodeFile, probeFile } from '../encoding/helpers';
+import { decodeFile, probeFile, processesMentioning } from '../encoding/helpers';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert';
 import { waitUntil } from '../helpers/wait';
@@ -84,6 +84,8 @@ describe("end to end: mmids' sample mmids.config, RTMPS and HTTPS/WSS", function
     await waitUntil(() => castline.coordinator.livePublisher('transcode1'), 'transcode1 live', 15_000);
     const recorded = path.join(dir, 'transcode1.flv');
     await waitUntil(async () => stepsActive('transcode1'), 'the transcode and watch steps running', 15_000);
+    // The steps run the ffmpeg_path of the settings (the link next to the config), not the bundled path.
+    expect(processesMentioning(path.join(dir, 'ffmpeg')).length).to.be.at.least(2);
     const viewer = play(base, recorded);
     await publisher.exited;
     await viewer.exited;

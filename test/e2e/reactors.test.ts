@@ -151,6 +151,22 @@ workflow updating {
     await waitUntil(async () => !(await names()).includes('w1_src'), 'w1_src released after the player left', 10_000);
   });
 
+  it('PUT with a reactor block (applied) and settings (ignored, warning in the answer); unknown arguments ignored with warnings', async () => {
+    reactor.answer = (name) => (name === 'viaput' ? { status: 200, body: '' } : { status: 404 });
+    const body = `settings {\n    http_api_port 9011\n}\nreactor fromput executor=simple_http {\n    url ${reactor.url}?via=put\n}\n`
+      + 'workflow putflow colour=red {\n    rtmp_receive rtmp_app=putapp stream_key=* reactor=fromput flavour=x\n}\n';
+    const res = await fetch(`http://127.0.0.1:${castline.httpPort}/workflows`, { method: 'PUT', body, headers: { 'content-type': 'application/vnd.mmids.workflow', connection: 'close' } });
+    const json = (await res.json()) as { warnings: string[] };
+    expect(res.status).to.equal(200);
+    expect(json.warnings).to.have.length(3);
+    expect(json.warnings.join('\n')).to.match(/setting 'http_api_port' ignored/).and.match(/unknown workflow argument 'colour' ignored/).and.match(/unknown argument 'flavour' ignored/);
+    const p = publish(url('putapp', 'viaput'), 3);
+    await waitUntil(() => castline.coordinator.livePublisher('putapp'), 'putapp live (reactor from the PUT body said 200)', 15_000);
+    expect(reactor.asked('viaput')).to.equal(1);
+    await p.exited;
+    expect((await api('DELETE', '/workflows/putflow')).status).to.equal(200);
+  });
+
   it('update_interval: a changed answer updates the workflows, a 404 ends the stream', async () => {
     reactor.answer = (name, attempt) => {
       if (name !== 'upd') return { status: 404 };
