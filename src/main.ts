@@ -39,6 +39,9 @@ import { storageAdmission } from './storage/storage-errors';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
+import { ReactorClient } from './workflows/reactor-client';
+import { WorkflowWatchPaths } from './workflows/watch-paths';
+import { loadTlsMaterial, type TlsMaterial } from './net/tls-certificate';
 import { WorkflowRegistry } from './workflows/registry';
 import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
@@ -59,6 +62,10 @@ export interface Castline {
   readonly httpPort: number;
   /** The RTMP port actually listened on; 0 when RTMP is disabled. */
   readonly rtmpPort: number;
+  /** The RTMP listeners' ports by key (`rtmp:{configured port}`, `rtmps:{port}` of `rtmps` steps, …). */
+  rtmpListeners(): Record<string, number>;
+  /** True when HTTP is HTTPS/WSS and `rtmps` steps can listen (a certificate is configured). */
+  readonly tls: boolean;
   /** Graceful stop: listeners closed, streams closed with their events queued, encoders stopped. Idempotent. */
   close(): Promise<void>;
 }
@@ -79,8 +86,11 @@ interface Core {
   outbox: Outbox;
   pool: EncoderPool;
   workflows: WorkflowRegistry;
+  router: SessionRouter;
   coordinator: Coordinator;
   internal: InternalRtmp | null;
+  /** The certificate of RTMPS and HTTPS/WSS; null = no TLS. */
+  tls: TlsMaterial | null;
   /** The RTMP port, once listening (castline's internal RTMP addresses read it). */
   rtmpPort: { value: number };
   /** What the ingests publish into: the coordinator, with every decision counted. */
@@ -89,6 +99,8 @@ interface Core {
   liveHls: LiveHlsRegistry;
   /** The RTMP ingest's media tap for passthrough packaging, once RTMP listens. */
   mediaSource: { current: FlvMediaSource | null };
+  /** Ports of the RTMP listeners by key (`rtmp:1935`, `rtmps:443`, …), once RTMP runs. */
+  rtmpListeners: () => Record<string, number>;
 }
 
 async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
@@ -111,18 +123,26 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
+  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, ...(config.ffmpegPath === null ? {} : { ffmpegPath: config.ffmpegPath }), storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
 
-  const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
-  workflows.load(defineConfiguredWorkflows(config.configFile));
+  const workflowLog = logger.child({ component: 'workflows' });
+  const workflows = new WorkflowRegistry({
+    store: new WorkflowStore(config.statePath), logger: workflowLog, rtmp: config.rtmpEnabled, tls: config.tls !== null,
+    listeners: { rtmpPort: config.rtmpPort, rtmpsPort: config.rtmpsPort },
+  });
+  const configured = defineConfiguredWorkflows(config.configFile);
+  for (const w of configured.workflows) for (const warning of w.warnings) workflowLog.warn({ workflow: w.name, file: config.configFile?.path }, warning);
+  workflows.load(configured.workflows, configured.reactors);
+  const reactorClient = new ReactorClient({ ...config.reactors, logger: workflowLog });
   const rtmpPort = { value: 0 };
   const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort.value) : null;
   const graceMs = Math.round(config.encoding.stopGraceSeconds * 1000);
+  const router = new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal, reactors: { client: reactorClient, logger: workflowLog } });
   const coordinator = new Coordinator({
-    workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
+    workflows: router,
     steps: pool,
     verifier: withEncodingLimits(sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)), config.limits.encoding, log),
     storageAdmission: () => storageAdmission(config.hlsFilesystemPath, config.limits.storageMinFreeBytes),
@@ -141,13 +161,14 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink, liveHls, mediaSource };
+  const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
+  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), liveHls, mediaSource };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
 async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean, ops: Ops): Promise<number> {
   const { coordinator, workflows } = core;
-  const app = uWS.App();
+  const app = core.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: core.tls.pem.certFile, key_file_name: core.tls.pem.keyFile });
   let httpPort = 0;
   const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
   const ws = registerWsIngest(app, {
@@ -156,7 +177,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
     config,
     logger,
     serverId: LOCAL_IDS.wsServer,
-    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: core.tls !== null }),
   });
   coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
   ops.parts.ws = ws;
@@ -192,12 +213,18 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
     sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
     mediaTapBytes: config.encoding.segmentFormat === 'fmp4' ? config.ingest.gopCacheBytes : 0,
+    tls: core.tls?.context ?? null,
+    paths: new WorkflowWatchPaths(core.workflows, core.router),
     limits: { maxPerIp: config.ingest.maxIpConcurrentConnections, whitelist: config.ingest.concurrentLimitWhitelist, maxPending: config.limits.rtmpPendingHandshakes },
   });
   ops.parts.rtmp = rtmp;
   core.mediaSource.current = rtmp;
   await rtmp.start();
   cleanups.push(() => rtmp.close());
+  // The workflows' `port=` / `rtmps` listeners: started now, then as steps come and go.
+  await rtmp.setListeners(core.workflows.rtmpListeners());
+  core.workflows.on('changed', () => void rtmp.setListeners(core.workflows.rtmpListeners()));
+  core.rtmpListeners = () => rtmp.listenerPorts();
   core.rtmpPort.value = rtmp.port;
   coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
   const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
@@ -215,9 +242,9 @@ function endCrashedStreamHook(storage: FileStorage, logger: Logger): (channel: s
 }
 
 /** One line per listener, and the warnings an operator should see at start-up. */
-function announce(config: Readonly<Config>, logger: Logger, httpPort: number, rtmpPort: number): void {
+function announce(config: Readonly<Config>, logger: Logger, httpPort: number, rtmpPort: number, tls: boolean): void {
   const shown = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
-  logger.info({ url: `http://${shown}:${httpPort}`, bind: config.bindAddress, uws: uwsBuild }, 'HTTP listening (commands API, WS ingest, HLS files)');
+  logger.info({ url: `${tls ? 'https' : 'http'}://${shown}:${httpPort}`, ws: `${tls ? 'wss' : 'ws'}://${shown}:${httpPort}`, ssl: tls, bind: config.bindAddress, uws: uwsBuild }, `${tls ? 'HTTPS' : 'HTTP'} listening (commands API, WS${tls ? 'S' : ''} ingest, HLS files)`);
   if (rtmpPort > 0) logger.info({ url: `rtmp://${shown}:${rtmpPort}/{channel}/{key}`, bind: config.bindAddress }, 'RTMP listening');
   if (config.commandsAuth.method === 'none' && !isLoopbackAddress(config.bindAddress)) {
     logger.warn({ bind: config.bindAddress }, 'COMMANDS_API_AUTH is not set and the HTTP port is not bound to loopback: anyone who can reach it can close streams');
@@ -239,7 +266,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const core = await startCore(config, logger, cleanups, ops);
     const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
     const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups, ops) : 0;
-    announce(config, logger, httpPort, rtmpPort);
+    announce(config, logger, httpPort, rtmpPort, core.tls !== null);
     started = true;
     let closed: Promise<void> | null = null;
     const close = () =>
@@ -247,7 +274,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
         closing = true;
         await cleanups.run();
       })());
-    return { config, coordinator: core.coordinator, metrics: ops.metrics, httpPort, rtmpPort, close };
+    return { config, coordinator: core.coordinator, metrics: ops.metrics, httpPort, rtmpPort, rtmpListeners: () => core.rtmpListeners(), tls: core.tls !== null, close };
   } catch (err) {
     await cleanups.run();
     throw err;

@@ -29,7 +29,7 @@ export function workflowRoutes(registry: WorkflowRegistry, streams: WorkflowStre
       handler: (req) => {
         const definition = registry.get(req.params.name);
         if (definition === undefined) return errorResponse('NOT_FOUND', `no workflow named ${req.params.name}`);
-        return json(200, details(definition, streams));
+        return json(200, { ...details(definition, streams), reactor_managed: registry.managedBy(definition.name) !== null, reactor: registry.managedBy(definition.name) });
       },
     },
     {
@@ -51,7 +51,7 @@ export function workflowRoutes(registry: WorkflowRegistry, streams: WorkflowStre
         }
         try {
           const { definition, created } = registry.upsert(body);
-          return json(200, { name: definition.name, created, ...details(definition, streams) });
+          return json(200, { name: definition.name, created, warnings: definition.warnings, ...details(definition, streams) });
         } catch (err) {
           if (err instanceof ConfigSyntaxError || err instanceof WorkflowError) {
             return json(400, { error: err.message, code: 'BAD_REQUEST', line: err.line, column: err.column });
@@ -86,7 +86,7 @@ export function details(definition: WorkflowDefinition, streams: WorkflowStreams
   };
   return {
     status: 'Running',
-    active_steps: definition.steps.map((s) => ({ step_id: s.id, step_type: s.type, parameters: s.parameters, status: stepStatus(s.id) })),
+    active_steps: definition.steps.map((s) => ({ step_id: s.id, step_type: s.written, parameters: s.parameters, status: stepStatus(s.id) })),
     pending_steps: [],
     streams: live,
   };

@@ -253,8 +253,10 @@ interface Header {
 interface Block {
   header: Header;
   brace: Position;
-  /** Where the steps go; null for settings (added to the flat list) and reactor blocks (checked only). */
+  /** Where the steps go; null for settings (added to the flat list) and reactor blocks. */
   workflow: WorkflowNode | null;
+  /** Where a reactor block's parameters go; null for the others. */
+  reactor: ReactorNode | null;
   label: string;
 }
 
@@ -378,6 +380,7 @@ class ConfigTextReader {
     // where a missing name was expected: the `{` when it is on the header line
     const expected: Position = brace.line === keyword.line ? brace : header.missing;
     let workflow: WorkflowNode | null = null;
+    let reactor: ReactorNode | null = null;
     let label = `\`${kind}\``;
     if (kind === 'settings') {
       if (args.length > 0) {
@@ -401,10 +404,10 @@ class ConfigTextReader {
       this.workflows.push(workflow);
       label = `\`workflow ${name}\``;
     } else {
-      const reactor = this.reactorHeader(keyword, args, expected);
+      reactor = this.reactorHeader(keyword, args, expected);
       label = `\`reactor ${reactor.name}\``;
     }
-    if (!closed) this.block = { header, brace, workflow, label };
+    if (!closed) this.block = { header, brace, workflow, reactor, label };
   }
 
   private reactorHeader(keyword: Token, args: Token[], expected: Position): ReactorNode {
@@ -435,7 +438,12 @@ class ConfigTextReader {
       throw new ConfigSyntaxError('REACTOR_EXECUTOR_MISSING', at.line, at.column,
         `reactor ${show(name)} needs an executor: \`reactor ${name} executor=simple_http {\``);
     }
-    const reactor: ReactorNode = { name, line: keyword.line, column: keyword.column };
+    const executor = rest.find((t) => t.key === 'executor')!.value!;
+    const interval = rest.find((t) => t.key === 'update_interval');
+    const reactor: ReactorNode = {
+      name, executor, updateIntervalSeconds: interval === undefined ? 0 : Number(interval.value),
+      parameters: {}, line: keyword.line, column: keyword.column,
+    };
     this.reactorByName.set(name, reactor);
     this.reactors.push(reactor);
     return reactor;
@@ -477,7 +485,8 @@ class ConfigTextReader {
       const value = singleValue(args, first, 'SETTING_TOO_MANY_VALUES', 'SETTING_VALUE_FORMAT', 'setting');
       this.settings.push({ name: first.text, value, line: first.line, column: first.column });
     } else {
-      singleValue(args, first, 'REACTOR_PARAMETER_TOO_MANY_VALUES', 'REACTOR_PARAMETER_VALUE_FORMAT', 'reactor parameter');
+      const value = singleValue(args, first, 'REACTOR_PARAMETER_TOO_MANY_VALUES', 'REACTOR_PARAMETER_VALUE_FORMAT', 'reactor parameter');
+      block.reactor!.parameters[first.text] = value;
     }
   }
 }

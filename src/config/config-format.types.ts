@@ -47,9 +47,15 @@ export interface SettingNode {
   column: number;
 }
 
-/** A `reactor <name> executor=<x> … { … }` block: only its name is kept (validated, not run). */
+/** A `reactor <name> executor=<x> [update_interval=<s>] { <param> <value> … }` block. */
 export interface ReactorNode {
   name: string;
+  /** `executor=` as written (castline runs `simple_http`). */
+  executor: string;
+  /** `update_interval=` in seconds; 0 (the default) = ask once per stream. */
+  updateIntervalSeconds: number;
+  /** The block's children: `url http://…` → { url: 'http://…' }; a bare name → null; a repeat: the last wins. */
+  parameters: Record<string, string | null>;
   /** The `reactor` keyword. */
   line: number;
   column: number;

@@ -4,14 +4,16 @@
  *
  * Called by main.ts once at start-up; everything else receives the Config (or a slice of it).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { parse as parseDotenv } from 'dotenv';
 import { SEGMENT_FORMATS, type SegmentFormat } from '../domain/media';
 import type { EncodingLimits } from '../domain/settings';
 import { LOG_LEVELS, type LogLevel } from '../logging/logger';
-import { ConfigSyntaxError, parseConfigText, type WorkflowNode } from './config-format';
+import { ConfigSyntaxError, parseConfigText, type ReactorNode, type WorkflowNode } from './config-format';
 import { validateSettingsDefaults } from './stream-settings';
 import { boolean, ConfigValueError, decimal, httpUrl, integer, oneOf, port, text, type Parser } from './variables';
 
@@ -29,8 +31,23 @@ export type IncomingAuth =
   | { method: 'Bearer'; token: string };
 
 export interface Config {
-  /** The config file read (CASTLINE_CONFIG, or ./castline.config when it exists) and its workflows; null = none. */
-  configFile: { path: string; workflows: WorkflowNode[] } | null;
+  /** The config file read (CASTLINE_CONFIG, or ./castline.config when it exists), its workflows and reactors; null = none. */
+  configFile: { path: string; workflows: WorkflowNode[]; reactors: ReactorNode[] } | null;
+  /** The ffmpeg castline runs (FFMPEG_PATH / mmids' `ffmpeg_path`); null = the bundled one. */
+  ffmpegPath: string | null;
+  /**
+   * The certificate of RTMPS and HTTPS/WSS: a PKCS#12 file with its password (mmids'
+   * `tls_cert_path` + `tls_cert_password`) or PEM certificate + key files; null = no TLS.
+   */
+  tls: TlsFiles | null;
+  /** Port of an `rtmps` step without `port=` (mmids: 443). 0 = any free port. */
+  rtmpsPort: number;
+  reactors: {
+    /** Milliseconds one reactor request may take. Default 10 s. */
+    timeoutMs: number;
+    /** Pause between two attempts of a failed reactor request (3 attempts in all). Default 5 s. */
+    retryDelayMs: number;
+  };
   /** HTTP + WebSocket port (API, WS ingest, files). 0 = any free port. Default 8080. */
   httpPort: number;
   /** Address every listener binds to. Default 0.0.0.0. */
@@ -130,6 +147,8 @@ export interface Config {
   };
 }
 
+export type TlsFiles = { kind: 'pfx'; path: string; password: string } | { kind: 'pem'; certPath: string; keyPath: string };
+
 interface Variable {
   name: string;
   default: string;
@@ -205,6 +224,14 @@ export const VARIABLES: readonly Variable[] = [
   v('KEY_VERIFICATION_MAX_ANSWER_BYTES', '8192', integer(1024, 1048576), 'Largest key-verification answer (headers + body) in bytes; a larger one refuses the key.'),
   v('RTMP_MAX_PENDING_HANDSHAKES', '64', integer(1, 1_000_000), 'RTMP connections (all addresses) that have not yet asked to publish or play; more are closed at once.'),
   v('STORAGE_MIN_FREE_MB', '64', decimal(0, 16_777_216), 'Free space HLS_FILESYSTEM_PATH needs, in MiB, for a new publish to be accepted (refused with STORAGE_FULL below it).'),
+  v('FFMPEG_PATH', '', text, 'ffmpeg binary castline runs (mmids: `ffmpeg_path`); checked at start-up. Empty: the bundled ffmpeg 4.1.'),
+  v('TLS_CERT_PATH', '', text, 'PKCS#12 (.pfx/.p12) certificate for RTMPS and HTTPS/WSS (mmids: `tls_cert_path`). Relative paths in the config file are relative to it.'),
+  v('TLS_CERT_PASSWORD', '', text, 'Password of TLS_CERT_PATH (mmids: `tls_cert_password`).'),
+  v('TLS_CERT_FILE', '', text, 'PEM certificate (chain) for RTMPS and HTTPS/WSS, with TLS_KEY_FILE; an alternative to TLS_CERT_PATH.'),
+  v('TLS_KEY_FILE', '', text, 'PEM private key of TLS_CERT_FILE.'),
+  v('RTMPS_PORT', '443', port, 'Port of an `rtmps` workflow step without `port=` (mmids: 443). 0 = any free port.'),
+  v('REACTOR_TIMEOUT_SECONDS', '10', decimal(0.1, 300), 'Seconds one reactor request may take before it counts as failed.'),
+  v('REACTOR_RETRY_DELAY_SECONDS', '5', decimal(0, 300), 'Seconds between the 3 attempts of a failed reactor request (mmids: 5).'),
   v('CASTLINE_CONFIG', '', text, 'Config file with `settings { … }` (these names in lower case; the environment wins) and `workflow` nodes. Default: ./castline.config when it exists.'),
 ];
 
@@ -249,6 +276,9 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   problems.push(...validateSettingsDefaults(config.defaults));
   const { partSeconds, hlsTimeSeconds } = config.encoding;
   if (partSeconds >= hlsTimeSeconds) problems.push(`HLS_PART_SECONDS=${partSeconds} must be shorter than HLS_TIME_SECONDS=${hlsTimeSeconds}`);
+  const baseOf = (name: string) => (outer[name] !== undefined && outer[name] !== '' ? cwd : file.dir);
+  config.ffmpegPath = checkFfmpegPath(values.get('FFMPEG_PATH') as string, baseOf('FFMPEG_PATH'), problems);
+  config.tls = checkTls((name) => values.get(name) as string, baseOf, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -308,7 +338,11 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
   const outgoing = (prefix: 'KEY_VERIFICATION' | 'EVENT_CALLBACK') => outgoingAuth(lookup, prefix, problems);
   const incoming = () => incomingAuth(lookup, problems);
   return {
-    configFile: file.path === null ? null : { path: file.path, workflows: file.workflows },
+    configFile: file.path === null ? null : { path: file.path, workflows: file.workflows, reactors: file.reactors },
+    ffmpegPath: null,
+    tls: null,
+    rtmpsPort: get('RTMPS_PORT'),
+    reactors: { timeoutMs: seconds('REACTOR_TIMEOUT_SECONDS'), retryDelayMs: seconds('REACTOR_RETRY_DELAY_SECONDS') },
     httpPort: get('HTTP_PORT'),
     bindAddress: get<string>('BIND_ADDRESS').trim(),
     rtmpPort: get('RTMP_PORT'),
@@ -387,13 +421,19 @@ function limitsConfig(get: <T>(name: string) => T, problems: string[]): Config['
 /** The config file's settings (as environment names) and workflow nodes; problems name file, line and column. */
 interface ConfigFileContents {
   path: string | null;
+  /** The file's folder (its relative file settings are relative to it); cwd without a file. */
+  dir: string;
   settings: Record<string, string>;
   workflows: WorkflowNode[];
+  reactors: ReactorNode[];
   problems: string[];
 }
 
+/** mmids' setting names that are not castline's variable names in lower case. */
+const SETTING_ALIASES: Record<string, string> = { HTTP_API_PORT: 'HTTP_PORT' };
+
 function readConfigFile(given: string | undefined, cwd: string): ConfigFileContents {
-  const none = { path: null, settings: {}, workflows: [], problems: [] };
+  const none = { path: null, dir: cwd, settings: {}, workflows: [], reactors: [], problems: [] };
   const explicit = given !== undefined && given.trim() !== '';
   const file = path.resolve(cwd, explicit ? given.trim() : 'castline.config');
   if (!explicit && !fs.existsSync(file)) return none;
@@ -409,17 +449,82 @@ function readConfigFile(given: string | undefined, cwd: string): ConfigFileConte
     const problems: string[] = [];
     const known = new Set(VARIABLES.map((v) => v.name));
     for (const s of parsed.settings) {
-      const name = s.name.toUpperCase();
+      const name = SETTING_ALIASES[s.name.toUpperCase()] ?? s.name.toUpperCase();
       if (!known.has(name) || name === 'CASTLINE_CONFIG') problems.push(`${file}: line ${s.line}, column ${s.column}: unknown setting '${s.name}' (settings use the environment variables' names in lower case)`);
       else if (s.value === null) problems.push(`${file}: line ${s.line}, column ${s.column}: setting '${s.name}' needs a value`);
       else settings[name] = s.value;
     }
-    for (const r of parsed.reactors) problems.push(`${file}: line ${r.line}, column ${r.column}: reactors are not supported`);
-    return { path: file, settings, workflows: parsed.workflows, problems };
+    return { path: file, dir: path.dirname(file), settings, workflows: parsed.workflows, reactors: parsed.reactors, problems };
   } catch (err) {
     if (err instanceof ConfigSyntaxError) return { ...none, problems: [`${file}: ${err.message}`] };
     throw err;
   }
+}
+
+/** FFMPEG_PATH: an executable file that runs as ffmpeg; null = the bundled one. */
+function checkFfmpegPath(given: string, base: string, problems: string[]): string | null {
+  if (given.trim() === '') return null;
+  const file = path.resolve(base, given.trim());
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    if (!fs.statSync(file).isFile()) throw new Error('not a file');
+  } catch (err) {
+    problems.push(`FFMPEG_PATH (ffmpeg_path) ${JSON.stringify(file)} is not an executable file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return null;
+  }
+  const run = spawnSync(file, ['-hide_banner', '-version'], { timeout: 10_000, encoding: 'utf8' });
+  if (run.status !== 0 || !/ffmpeg version/i.test(run.stdout ?? '')) {
+    problems.push(`FFMPEG_PATH (ffmpeg_path) ${JSON.stringify(file)} does not run as ffmpeg (\`-version\` ${run.error?.message ?? `exited ${run.status}`})`);
+    return null;
+  }
+  return file;
+}
+
+/** The TLS certificate: read and checked now, so a bad file or password stops start-up naming its setting. */
+function checkTls(get: (name: string) => string, baseOf: (name: string) => string, problems: string[]): TlsFiles | null {
+  const pfx = get('TLS_CERT_PATH').trim();
+  const cert = get('TLS_CERT_FILE').trim();
+  const key = get('TLS_KEY_FILE').trim();
+  if (pfx !== '' && (cert !== '' || key !== '')) {
+    problems.push('TLS_CERT_PATH (tls_cert_path) and TLS_CERT_FILE/TLS_KEY_FILE cannot both be set: give a PKCS#12 file or PEM files');
+    return null;
+  }
+  const read = (name: string, setting: string, value: string): { file: string; data: Buffer } | null => {
+    const file = path.resolve(baseOf(name), value);
+    try {
+      return { file, data: fs.readFileSync(file) };
+    } catch (err) {
+      problems.push(`${name} (${setting}) ${JSON.stringify(file)} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return null;
+    }
+  };
+  if (pfx !== '') {
+    const data = read('TLS_CERT_PATH', 'tls_cert_path', pfx);
+    if (data === null) return null;
+    const password = get('TLS_CERT_PASSWORD');
+    try {
+      tls.createSecureContext({ pfx: data.data, passphrase: password });
+    } catch (err) {
+      problems.push(`TLS_CERT_PATH (tls_cert_path) ${JSON.stringify(data.file)} cannot be opened with TLS_CERT_PASSWORD (tls_cert_password): ${(err as Error).message}`);
+      return null;
+    }
+    return { kind: 'pfx', path: data.file, password };
+  }
+  if (cert === '' && key === '') return null;
+  if (cert === '' || key === '') {
+    problems.push(`${cert === '' ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'} must be set with ${cert === '' ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}`);
+    return null;
+  }
+  const certData = read('TLS_CERT_FILE', 'tls_cert_file', cert);
+  const keyData = read('TLS_KEY_FILE', 'tls_key_file', key);
+  if (certData === null || keyData === null) return null;
+  try {
+    tls.createSecureContext({ cert: certData.data, key: keyData.data });
+  } catch (err) {
+    problems.push(`TLS_CERT_FILE / TLS_KEY_FILE (${certData.file}, ${keyData.file}) are not a PEM certificate and its key: ${(err as Error).message}`);
+    return null;
+  }
+  return { kind: 'pem', certPath: certData.file, keyPath: keyData.file };
 }
 
 function readDotenv(file: string | null): Record<string, string> {

@@ -98,6 +98,15 @@ export class Coordinator implements PublishSink {
     if (!route.ok) return refused(route.code, route.message);
 
     const streamId = newStreamId();
+    // Without reactors the answer is immediate (no await: the session registers in this same turn).
+    const admission = this.#options.workflows.admit(route.workflow, { ...request, streamId }, (why) => this.#endByReactor(streamId, why));
+    const admitted = admission instanceof Promise ? await admission : admission;
+    if (!admitted.ok) return refused('KEY_REFUSED', admitted.message);
+    const late = this.#shuttingDown ? refused('SHUTTING_DOWN', 'server shutting down') : this.#holder(channel) !== null ? refused('CHANNEL_BUSY', `channel ${channel} is already live`) : null;
+    if (late !== null) {
+      this.#options.workflows.release(streamId);
+      return late;
+    }
     const actor = createActor(this.#machine, {
       id: streamId,
       input: {
@@ -241,6 +250,7 @@ export class Coordinator implements PublishSink {
     if (set === undefined) this.#byChannel.set(channel, (set = new Set()));
     set.add(actor);
     const drop = () => {
+      this.#options.workflows.release(streamId);
       this.#actors.delete(streamId);
       this.#disconnects.delete(streamId);
       set.delete(actor);
@@ -294,6 +304,14 @@ export class Coordinator implements PublishSink {
       }
     }
     return best;
+  }
+
+  /** A reactor stopped accepting a live stream: it is closed like a removed workflow's. */
+  #endByReactor(streamId: string, why: string): void {
+    const actor = this.#stream(streamId);
+    if (actor === undefined || actor.getSnapshot().status !== 'active') return;
+    this.#log.info({ streamId, why }, 'reactor ended the stream');
+    actor.send({ type: 'CLOSE_REQUESTED', reason: 'workflow-removed' });
   }
 
   /** Live sessions of a workflow with their media steps' states (for `GET /workflows/{name}`). */

@@ -27,12 +27,23 @@ export interface StreamEventSink {
   streamClosed(channel: string, streamId: string, reason: CloseReason): void;
 }
 
+/** Whether a routed session may start (its workflow's reactors asked). */
+export type Admission = { ok: true } | { ok: false; message: string };
+
 export type SessionRoute = { ok: true; workflow: string } | { ok: false; code: 'NO_WORKFLOW' | 'IP_DENIED'; message: string };
 
 /** Which workflow owns a publish, and what a session of it runs. */
 export interface WorkflowRouter {
   /** The workflow receiving this publish; with `workflow` set (an internal source), that workflow if it still exists. */
-  route(request: { ingest: IngestType; channel: string; key: string; userIp: string; workflow?: string }): SessionRoute;
+  route(request: { ingest: IngestType; channel: string; key: string; userIp: string; workflow?: string; listener?: string }): SessionRoute;
+  /**
+   * Before a session of the routed workflow starts: its reactors are asked about the stream (no
+   * reactor: admitted at once). `end` is called if a reactor later stops accepting the stream.
+   * Never rejects. What an admission holds is freed by `release(streamId)`.
+   */
+  admit(workflow: string, session: { ingest: IngestType; channel: string; key: string; userIp: string; streamId: string; listener?: string }, end: (why: string) => void): Admission | Promise<Admission>;
+  /** The session ended (or was refused after `admit`). */
+  release(streamId: string): void;
   /** What a session of `workflow` runs (the workflow was just routed to). */
   plan(workflow: string, session: { channel: string; key: string; streamId: string; source: MediaSource }, pinned: boolean): SessionPlan;
   /** Called after a workflow was created (previous null), updated, or deleted (next null). */

@@ -108,6 +108,10 @@ export type MediaStep =
       preset: string;
       size: { width: number; height: number } | null;
       kbps: number | null;
+      /** Output frame rate (mmids' basic_transcode `video_fps`); null = as the input. */
+      fps?: number | null;
+      /** AAC bitrate in kbit/s (mmids' `audio_bitrate`, given in bit/s); null = the encoder's default. */
+      audioKbps?: number | null;
       output: string;
     }
   /** Copy the stream to `output` (an internal RTMP URL) so RTMP players can watch it there. */

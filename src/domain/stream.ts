@@ -50,6 +50,8 @@ export interface PublishRequest {
    * and key verification are skipped; the session follows that workflow until it is deleted.
    */
   workflow?: string;
+  /** RTMP only: the listener the publish arrived on (`rtmp:{port}`, `rtmps:{port}`); absent = the default one. */
+  listener?: string;
 }
 
 export type PublishDecision =

@@ -152,8 +152,11 @@ export function transcodeArgs(step: Step<'ffmpeg_transcode'>): string[] {
   if (step.vcodec === 'h264') {
     if (step.kbps !== null && step.kbps > 0) args.push('-b:v', `${step.kbps}k`, '-maxrate', `${step.kbps}k`, '-bufsize', `${2 * step.kbps}k`);
     if (step.size) args.push('-vf', `scale=${step.size.width}:${step.size.height}`);
+    if (step.fps !== undefined && step.fps !== null && step.fps > 0) args.push('-r', String(step.fps));
   }
-  return [...args, ...audioCodecArgs(step.acodec), ...flvOutputArgs(step.output)];
+  const audio = audioCodecArgs(step.acodec);
+  if (step.acodec === 'aac' && step.audioKbps !== undefined && step.audioKbps !== null && step.audioKbps > 0) audio.push('-b:a', `${step.audioKbps}k`);
+  return [...args, ...audio, ...flvOutputArgs(step.output)];
 }
 
 export interface StepArgsInput {

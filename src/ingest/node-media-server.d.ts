@@ -86,6 +86,8 @@ declare module 'node-media-server' {
     stop(): Promise<void>;
     rtmpServer: {
       tcpServer?: Server;
+      /** Makes a session of an accepted connection (any listener's: castline's extra RTMP/RTMPS listeners use it too). */
+      handleRequest: (socket: Socket) => void;
       /** Returns the listener's `error` handler; the default one calls process.exit(1). */
       handleListenError: (name: string, port: number) => (err: Error) => void;
     };
@@ -105,6 +107,13 @@ declare module 'node-media-server/src/core/context.js' {
     eventEmitter: EventEmitter;
   };
   export = Context;
+}
+
+declare module 'node-media-server/src/server/broadcast_server.js' {
+  import type NodeMediaServer = require('node-media-server');
+  /** The per-path fan-out; `new BroadcastServer(path)` is what NMS creates for a new path. */
+  const BroadcastServer: new (streamPath: string) => NodeMediaServer.Broadcast;
+  export = BroadcastServer;
 }
 
 declare module 'node-media-server/src/core/logger.js' {

@@ -21,6 +21,8 @@ export interface PlanContext {
   internal: InternalRtmp | null;
   /** Looks up the target of forward_to_workflow. */
   workflow: (name: string) => WorkflowDefinition | undefined;
+  /** The workflows a reactor routes this stream to (`forward_to_workflow reactor=`); none by default. */
+  routed?: (reactor: string) => string[];
 }
 
 /** `pinned`: an internal source (ffmpeg_pull) of this workflow — no key verification. */
@@ -68,10 +70,13 @@ function addSteps(plan: SessionPlan, definition: WorkflowDefinition, ctx: PlanCo
         plan.steps.push(job({ type: 'rtmp_watch', output: ctx.internal.watchOutput(spec.rtmpApp, spec.streamKey === '*' ? ctx.key : spec.streamKey) }));
         break;
       case 'forward_to_workflow': {
-        const target = ctx.workflow(spec.targetWorkflow);
-        // A missing target, or a loop back into a workflow already on the path, forwards nothing.
-        if (target === undefined || seen.has(target.name)) break;
-        addSteps(plan, target, ctx, current, new Set([...seen, target.name]), `${id}>`);
+        const names = spec.targetWorkflow !== null ? [spec.targetWorkflow] : ctx.routed?.(spec.reactor!) ?? [];
+        for (const name of names) {
+          const target = ctx.workflow(name);
+          // A missing target, or a loop back into a workflow already on the path, forwards nothing.
+          if (target === undefined || seen.has(target.name)) continue;
+          addSteps(plan, target, ctx, current, new Set([...seen, target.name]), names.length > 1 ? `${id}>${name}>` : `${id}>`);
+        }
         break;
       }
     }

@@ -10,10 +10,11 @@ import { EventEmitter } from 'node:events';
 import type { IngestType } from '../domain/stream';
 import type { Logger } from '../logging/logger';
 import { allowlistContains, parseAllowlist, parseIp, type IpAllowlist } from '../net/ip';
-import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from './definition';
+import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow, parseWorkflowText, reactorsUsed } from './definition';
+import { listenerKey, type ListenerDefaults } from './listeners';
 import { WorkflowError } from './steps';
 import type { WorkflowStore } from './store';
-import type { IpFilter, StepSpec, WorkflowDefinition } from './workflow.types';
+import type { IpFilter, ReactorDefinition, StepDefinition, StepSpec, WorkflowDefinition } from './workflow.types';
 
 export interface RegistryEvents {
   /** A workflow was created (previous null), updated, or deleted (next null). */
@@ -21,11 +22,12 @@ export interface RegistryEvents {
 }
 
 export type RouteResult =
-  | { ok: true; workflow: WorkflowDefinition }
+  | { ok: true; workflow: WorkflowDefinition; step: StepDefinition }
   | { ok: false; reason: 'no-workflow' | 'ip-denied'; message: string };
 
 interface Claim {
-  kind: 'rtmp' | 'ws';
+  /** `rtmp` (the default listener), `ws`, or an RTMP listener of its own. */
+  kind: string;
   app: string;
   key: string;
 }
@@ -37,20 +39,32 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   readonly #log: Logger;
 
   readonly #rtmp: boolean;
+  readonly #listeners: ListenerDefaults;
+  readonly #reactors = new Map<string, ReactorDefinition>();
+  /** Workflows a reactor created: by workflow name, the reactor and the streams (leases) holding it. */
+  readonly #managed = new Map<string, { reactor: string; holders: Set<string> }>();
 
-  /** `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true. */
-  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean }) {
+  /**
+   * `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true.
+   * `listeners`: the default RTMP and RTMPS ports (which listener a step without `port=` uses).
+   */
+  readonly #tls: boolean;
+
+  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean; listeners?: ListenerDefaults; tls?: boolean }) {
     super();
+    this.#tls = options.tls ?? false;
     this.#store = options.store;
     this.#log = options.logger;
     this.#rtmp = options.rtmp ?? true;
+    this.#listeners = options.listeners ?? { rtmpPort: 1935, rtmpsPort: 443 };
   }
 
   /**
-   * Start-up: the config file's workflows (or the built-in default when there are none), then the
+   * Start-up: the config file's reactors and workflows (or the built-in default when there are none), then the
    * changes saved from the API. A saved workflow that no longer validates is skipped with an error log.
    */
-  load(configured: WorkflowDefinition[]): void {
+  load(configured: WorkflowDefinition[], reactors: ReactorDefinition[] = []): void {
+    for (const reactor of reactors) this.#reactors.set(reactor.name, reactor);
     const initial = configured.length > 0 ? configured : [parseSingleWorkflow(DEFAULT_WORKFLOW_TEXT)];
     for (const definition of initial) {
       if (configured.length > 0) this.#checkConflicts(definition);
@@ -63,13 +77,74 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     for (const name of saved.deleted) this.#remove(name);
     for (const [name, text] of Object.entries(saved.upserts)) {
       try {
-        const definition = parseSingleWorkflow(text);
+        const parsed = parseWorkflowText(text);
+        for (const reactor of parsed.reactors) this.#reactors.set(reactor.name, reactor);
+        const definition = parsed.workflow;
         this.#checkConflicts(definition);
         this.#put(definition);
       } catch (err) {
         this.#log.error({ workflow: name, err: (err as Error).message }, 'saved workflow no longer valid: skipped');
       }
     }
+  }
+
+  /** The reactor named so (from the config file or a PUT body). */
+  reactor(name: string): ReactorDefinition | undefined {
+    return this.#reactors.get(name);
+  }
+
+  /** The reactor that created this workflow; null for a configured or API workflow. */
+  managedBy(name: string): string | null {
+    return this.#managed.get(name)?.reactor ?? null;
+  }
+
+  /** The listener key (`rtmp:1935`, `rtmps:443`, …) of every RTMP listener some step uses, and the default one. */
+  rtmpListeners(): Set<string> {
+    const keys = new Set([listenerKey({ port: null, tls: false }, this.#listeners)]);
+    for (const workflow of this.#workflows.values()) {
+      for (const step of workflow.steps) {
+        if (step.spec.type === 'rtmp_receive' || step.spec.type === 'rtmp_watch') keys.add(listenerKey(step.spec.listener, this.#listeners));
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * A reactor's answer puts this workflow in place for `holder` (one stream's question). Unchanged
+   * → only the holder is added; changed → replaced (sessions re-planned). A configured or API
+   * workflow of the same name, or one whose ingest conflicts, is not touched (false, logged).
+   */
+  putManaged(definition: WorkflowDefinition, reactor: string, holder: string): boolean {
+    const existing = this.#workflows.get(definition.name);
+    const managed = this.#managed.get(definition.name);
+    if (existing !== undefined && managed === undefined) {
+      this.#log.warn({ workflow: definition.name, reactor }, 'a reactor answered with the name of a configured workflow: ignored');
+      return false;
+    }
+    try {
+      this.#checkConflicts(definition);
+    } catch (err) {
+      this.#log.warn({ workflow: definition.name, reactor, err: (err as Error).message }, 'reactor workflow refused');
+      return false;
+    }
+    if (managed === undefined) this.#managed.set(definition.name, { reactor, holders: new Set([holder]) });
+    else managed.holders.add(holder);
+    if (existing !== undefined && signature(existing) === signature(definition)) return true;
+    this.#put(definition);
+    this.emit('changed', existing ?? null, definition);
+    return true;
+  }
+
+  /** `holder` no longer needs the reactor workflow: stopped when no stream holds it. */
+  releaseManaged(name: string, holder: string): void {
+    const managed = this.#managed.get(name);
+    if (managed === undefined || !managed.holders.delete(holder) || managed.holders.size > 0) return;
+    this.#managed.delete(name);
+    const previous = this.#workflows.get(name);
+    if (previous === undefined) return;
+    this.#remove(name);
+    this.#log.info({ workflow: name, reactor: managed.reactor }, 'reactor workflow removed: no stream holds it');
+    this.emit('changed', previous, null);
   }
 
   list(): Array<{ name: string }> {
@@ -89,8 +164,15 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
    * nothing when the text is invalid or its ingest claims conflict with another workflow.
    */
   upsert(text: string): { definition: WorkflowDefinition; created: boolean } {
-    const definition = parseSingleWorkflow(text);
+    const parsed = parseWorkflowText(text);
+    const definition = parsed.workflow;
+    const given = new Map(parsed.reactors.map((r) => [r.name, r]));
+    for (const used of reactorsUsed(definition)) {
+      if (!given.has(used.name) && !this.#reactors.has(used.name)) throw new WorkflowError(used.line, 1, `no reactor named '${used.name}' is defined (define it in the config file or in this body)`);
+    }
     this.#checkConflicts(definition);
+    for (const reactor of parsed.reactors) this.#reactors.set(reactor.name, reactor);
+    // A reactor's workflow changed over the API stays the reactor's: its next answer may change it back (mmids).
     const previous = this.#workflows.get(definition.name) ?? null;
     this.#changes.upserts[definition.name] = text;
     this.#changes.deleted = this.#changes.deleted.filter((n) => n !== definition.name);
@@ -104,6 +186,7 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   delete(name: string): boolean {
     const previous = this.#workflows.get(name);
     if (previous === undefined) return false;
+    this.#managed.delete(name);
     delete this.#changes.upserts[name];
     if (!this.#changes.deleted.includes(name)) this.#changes.deleted.push(name);
     this.#store?.save(this.#changes);
@@ -112,14 +195,19 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     return true;
   }
 
-  /** The workflow that owns a publish, or why none does. */
-  route(ingest: IngestType, channel: string, key: string, ip: string): RouteResult {
-    let best: { workflow: WorkflowDefinition; score: number; filter: IpFilter | null } | null = null;
+  /**
+   * The workflow that owns a publish, or why none does. `listener`: the RTMP listener it came in on
+   * (`listenerKey`); absent = the default RTMP listener.
+   */
+  route(ingest: IngestType, channel: string, key: string, ip: string, listener?: string): RouteResult {
+    const on = listener ?? listenerKey({ port: null, tls: false }, this.#listeners);
+    let best: { workflow: WorkflowDefinition; step: StepDefinition; score: number; filter: IpFilter | null } | null = null;
     for (const workflow of this.#workflows.values()) {
       for (const step of workflow.steps) {
+        if (step.spec.type === 'rtmp_receive' && listenerKey(step.spec.listener, this.#listeners) !== on) continue;
         const score = matchScore(step.spec, ingest, channel, key);
         if (score >= 0 && (best === null || score > best.score)) {
-          best = { workflow, score, filter: 'ipFilter' in step.spec ? step.spec.ipFilter : null };
+          best = { workflow, step, score, filter: 'ipFilter' in step.spec ? step.spec.ipFilter : null };
         }
       }
     }
@@ -127,7 +215,24 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     if (best.filter !== null && !ipAllowed(best.filter, ip)) {
       return { ok: false, reason: 'ip-denied', message: `workflow ${best.workflow.name} does not accept publishers from ${ip}` };
     }
-    return { ok: true, workflow: best.workflow };
+    return { ok: true, workflow: best.workflow, step: best.step };
+  }
+
+  /**
+   * The `rtmp_watch` step that rules players of `{app}/{key}`, with its workflow: one with a
+   * reactor first (it decides whether the path may be watched at all), then the most specific key.
+   */
+  watchStep(app: string, key: string): { workflow: WorkflowDefinition; step: StepDefinition; spec: Extract<StepSpec, { type: 'rtmp_watch' }> } | null {
+    let best: { workflow: WorkflowDefinition; step: StepDefinition; spec: Extract<StepSpec, { type: 'rtmp_watch' }>; rank: number } | null = null;
+    for (const workflow of this.#workflows.values()) {
+      for (const step of workflow.steps) {
+        const spec = step.spec;
+        if (spec.type !== 'rtmp_watch' || spec.rtmpApp !== app || (spec.streamKey !== '*' && spec.streamKey !== key)) continue;
+        const rank = (spec.reactor !== null ? 2 : 0) + (spec.streamKey !== '*' ? 1 : 0);
+        if (best === null || rank > best.rank) best = { workflow, step, spec, rank };
+      }
+    }
+    return best;
   }
 
   #put(definition: WorkflowDefinition): void {
@@ -142,6 +247,9 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     for (const step of definition.steps) {
       if (!this.#rtmp && NEEDS_RTMP.has(step.type)) {
         throw new WorkflowError(step.line, 1, `${step.type} needs castline's RTMP server, which is off (RTMP_ENABLED=false)`);
+      }
+      if ((step.spec.type === 'rtmp_receive' || step.spec.type === 'rtmp_watch') && step.spec.listener.tls && !this.#tls) {
+        throw new WorkflowError(step.line, 1, `${step.written}: rtmps needs a certificate: set tls_cert_path + tls_cert_password (TLS_CERT_PATH) or TLS_CERT_FILE + TLS_KEY_FILE`);
       }
       const claim = claimOf(step.spec);
       if (claim === null) continue;
@@ -158,10 +266,15 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   }
 }
 
+/** What decides whether a reactor's new answer changes a workflow: its steps and routing. */
+function signature(definition: WorkflowDefinition): string {
+  return JSON.stringify([definition.routedByReactor, definition.steps.map((s) => [s.id, s.written])]);
+}
+
 const NEEDS_RTMP = new Set(['rtmp_receive', 'ffmpeg_pull', 'ffmpeg_transcode', 'rtmp_watch']);
 
 function claimOf(spec: StepSpec): Claim | null {
-  if (spec.type === 'rtmp_receive') return { kind: 'rtmp', app: spec.rtmpApp, key: spec.streamKey };
+  if (spec.type === 'rtmp_receive') return { kind: spec.listener.port === null && !spec.listener.tls ? 'rtmp' : `rtmp:${spec.listener.port ?? ''}:${spec.listener.tls}`, app: spec.rtmpApp, key: spec.streamKey };
   if (spec.type === 'ws_receive') return { kind: 'ws', app: spec.channel, key: '*' };
   if (spec.type === 'ffmpeg_pull') return { kind: 'rtmp', app: `pull-${spec.streamName}`, key: '*' };
   return null;
@@ -183,7 +296,7 @@ function matchScore(spec: StepSpec, ingest: IngestType, channel: string, key: st
 /** Parsed `allow_ips`/`deny_ips` lists, by their text: parsed once, not on every publish. */
 const parsedLists = new Map<string, IpAllowlist>();
 
-function ipAllowed(filter: IpFilter, ip: string): boolean {
+export function ipAllowed(filter: IpFilter, ip: string): boolean {
   const parsed = parseIp(ip);
   if (parsed === null) return filter.mode === 'deny';
   let list = parsedLists.get(filter.list);

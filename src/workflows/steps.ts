@@ -9,7 +9,7 @@ import type { StepNode } from '../config/config-format';
 import { parsePreviews, parseRecord, validateSettingsDefaults } from '../config/stream-settings';
 import { CastlineError } from '../domain/errors';
 import { parseAllowlist } from '../net/ip';
-import type { IpFilter, StepDefinition, StepSpec, StepType } from './workflow.types';
+import type { IpFilter, RtmpListenerSpec, StepDefinition, StepSpec, StepType } from './workflow.types';
 
 export class WorkflowError extends CastlineError {
   constructor(readonly line: number, readonly column: number, detail: string) {
@@ -75,6 +75,21 @@ class StepArguments {
     return value;
   }
 
+  /** `port=` and the `rtmps` flag (mmids): which RTMP listener the step uses. */
+  listener(): RtmpListenerSpec {
+    const port = this.optional('port');
+    const tls = 'rtmps' in this.params;
+    if (tls && this.params.rtmps !== null) this.fail(`'rtmps' is a flag and takes no value`);
+    return { port: port === null ? null : this.integer('port', port, 1, 65535, 0), tls };
+  }
+
+  /** `reactor=NAME`: the reactor asked about each stream (it must be defined; checked with the other blocks). */
+  reactor(): string | null {
+    const name = this.optional('reactor');
+    if (name !== null && !NAME.test(name)) this.fail(`'reactor' must be a reactor name (got '${name}')`);
+    return name;
+  }
+
   ipFilter(): IpFilter | null {
     const allow = this.optional('allow_ips');
     const deny = this.optional('deny_ips');
@@ -89,12 +104,14 @@ class StepArguments {
 
 const RULES: Record<StepType, StepRule> = {
   rtmp_receive: {
-    args: ['rtmp_app', 'stream_key', 'allow_ips', 'deny_ips'],
+    args: ['rtmp_app', 'stream_key', 'allow_ips', 'deny_ips', 'port', 'rtmps', 'reactor'],
     build: (r) => ({
       type: 'rtmp_receive',
       rtmpApp: r.name('rtmp_app', r.required('rtmp_app'), true),
       streamKey: r.name('stream_key', r.required('stream_key'), true),
       ipFilter: r.ipFilter(),
+      listener: r.listener(),
+      reactor: r.reactor(),
     }),
   },
   ws_receive: {
@@ -179,41 +196,90 @@ const RULES: Record<StepType, StepRule> = {
     },
   },
   rtmp_watch: {
-    args: ['rtmp_app', 'stream_key'],
+    args: ['rtmp_app', 'stream_key', 'allow_ips', 'deny_ips', 'port', 'rtmps', 'reactor'],
     build: (r) => ({
       type: 'rtmp_watch',
       rtmpApp: r.name('rtmp_app', r.required('rtmp_app'), false),
       streamKey: r.name('stream_key', r.required('stream_key'), true),
+      ipFilter: r.ipFilter(),
+      listener: r.listener(),
+      reactor: r.reactor(),
     }),
   },
   forward_to_workflow: {
-    args: ['target_workflow'],
+    args: ['target_workflow', 'reactor'],
     build: (r) => {
-      const target = r.required('target_workflow');
-      if (!WORKFLOW_NAME.test(target)) r.fail(`'target_workflow' must be a workflow name (got '${target}')`);
-      return { type: 'forward_to_workflow', targetWorkflow: target };
+      const target = r.optional('target_workflow');
+      const reactor = r.reactor();
+      if ((target === null) === (reactor === null)) r.fail(`give either 'target_workflow' or 'reactor'`);
+      if (target !== null && !WORKFLOW_NAME.test(target)) r.fail(`'target_workflow' must be a workflow name (got '${target}')`);
+      return { type: 'forward_to_workflow', targetWorkflow: target, reactor };
     },
   },
 };
 
-export const STEP_TYPES = Object.keys(RULES) as StepType[];
+/**
+ * mmids' `basic_transcode` (its gstreamer step), mapped onto the ffmpeg transcode: `audio=avenc_aac|copy`,
+ * `video=x264|copy`, `video_width` + `video_height`, `video_fps`, `video_preset` (x264 preset),
+ * `audio_bitrate` in bit/s, `video_bitrate` in kbit/s.
+ */
+const BASIC_TRANSCODE: StepRule = {
+  args: ['audio', 'video', 'video_width', 'video_height', 'video_fps', 'video_preset', 'audio_bitrate', 'video_bitrate'],
+  build: (r) => {
+    const audio = (r.optional('audio') ?? 'copy').toLowerCase();
+    const video = (r.optional('video') ?? 'copy').toLowerCase();
+    if (audio !== 'copy' && audio !== 'avenc_aac') r.fail(`'audio' must be avenc_aac or copy (got '${audio}')`);
+    if (video !== 'copy' && video !== 'x264') r.fail(`'video' must be x264 or copy (got '${video}')`);
+    const width = r.optional('video_width');
+    const height = r.optional('video_height');
+    if ((width === null) !== (height === null)) r.fail(`'video_width' and 'video_height' go together`);
+    const size = width === null ? null : { width: r.integer('video_width', width, 2, 16384, 0), height: r.integer('video_height', height, 2, 16384, 0) };
+    const fps = r.optional('video_fps');
+    const preset = (r.optional('video_preset') ?? 'veryfast').toLowerCase();
+    if (!PRESETS.includes(preset)) r.fail(`'video_preset' must be one of ${PRESETS.join(', ')} (got '${preset}')`);
+    const audioBits = r.optional('audio_bitrate');
+    const videoKbps = r.optional('video_bitrate');
+    const encodes = video === 'x264';
+    if (!encodes && (size !== null || fps !== null || videoKbps !== null)) r.fail(`'video_width', 'video_height', 'video_fps' and 'video_bitrate' need video=x264`);
+    if (audio === 'copy' && audioBits !== null) r.fail(`'audio_bitrate' needs audio=avenc_aac`);
+    return {
+      type: 'ffmpeg_transcode',
+      vcodec: encodes ? 'h264' : 'copy',
+      acodec: audio === 'copy' ? 'copy' : 'aac',
+      preset,
+      size,
+      kbps: videoKbps === null ? null : r.integer('video_bitrate', videoKbps, 1, 1_000_000, 0),
+      fps: fps === null ? null : r.integer('video_fps', fps, 1, 240, 0),
+      audioKbps: audioBits === null ? null : Math.max(1, Math.round(r.integer('audio_bitrate', audioBits, 1000, 10_000_000, 0) / 1000)),
+    };
+  },
+};
 
-/** Validates one step line. */
-export function defineStep(node: StepNode): StepDefinition {
-  const rule = (RULES as Partial<Record<string, StepRule>>)[node.type];
+/** Step types by the name written: castline's, and mmids' names for the same steps. */
+const WRITTEN: Record<string, StepRule> = { ...RULES, basic_transcode: BASIC_TRANSCODE, workflow_forwarder: RULES.forward_to_workflow };
+
+export const STEP_TYPES = Object.keys(WRITTEN);
+
+/**
+ * Validates one step line. As in mmids, an unknown argument is ignored and a repeated one takes
+ * its last value; each adds a warning to `warnings`.
+ */
+export function defineStep(node: StepNode, warnings: string[] = []): StepDefinition {
+  const rule = WRITTEN[node.type];
   if (rule === undefined) {
     throw new WorkflowError(node.line, node.column, `unknown step type '${node.type}' (known: ${STEP_TYPES.join(', ')})`);
   }
   const params: Params = {};
+  const used: Params = {};
   for (const arg of node.args) {
-    if (!rule.args.includes(arg.key)) {
-      throw new WorkflowError(arg.line, arg.column, `${node.type}: unknown argument '${arg.key}' (accepted: ${rule.args.join(', ') || 'none'})`);
-    }
-    if (arg.key in params) throw new WorkflowError(arg.line, arg.column, `${node.type}: '${arg.key}' is given twice`);
+    const where = `line ${arg.line}, column ${arg.column}: ${node.type}`;
+    if (arg.key in params) warnings.push(`${where}: '${arg.key}' is given more than once: the last value is used`);
     params[arg.key] = arg.value;
+    if (rule.args.includes(arg.key)) used[arg.key] = arg.value;
+    else warnings.push(`${where}: unknown argument '${arg.key}' ignored (accepted: ${rule.args.join(', ') || 'none'})`);
   }
-  const spec = rule.build(new StepArguments(node, params));
-  return { id: stepId(node.type, params), type: spec.type, parameters: params, spec, line: node.line };
+  const spec = rule.build(new StepArguments(node, used));
+  return { id: stepId(node.type, params), type: spec.type, written: node.type, parameters: params, spec, line: node.line };
 }
 
 /** Deterministic step id: a hash of the type and the sorted parameters. */

@@ -11,10 +11,19 @@ export interface IpFilter {
   list: string;
 }
 
+/**
+ * Which RTMP listener an `rtmp_receive` / `rtmp_watch` step uses (mmids' `port=` and `rtmps`):
+ * `port` null = the default one (RTMP_PORT, or RTMPS_PORT with `tls`).
+ */
+export interface RtmpListenerSpec {
+  port: number | null;
+  tls: boolean;
+}
+
 export type StepSpec =
   // ── ingest: which publishes belong to this workflow ──
   /** RTMP publishes on `rtmp://host/{rtmpApp}/{key}`; `*` matches any app (the app is the channel) or any key. */
-  | { type: 'rtmp_receive'; rtmpApp: string; streamKey: string; ipFilter: IpFilter | null }
+  | { type: 'rtmp_receive'; rtmpApp: string; streamKey: string; ipFilter: IpFilter | null; listener: RtmpListenerSpec; reactor: string | null }
   /** WebSocket publishes on `/{channel}/{key}/publish`; `*` matches any channel. */
   | { type: 'ws_receive'; channel: string; ipFilter: IpFilter | null }
   /** A source pulled rather than published: `location` is published as channel `streamName`. */
@@ -31,8 +40,9 @@ export type StepSpec =
   /** The transcode job's settings; its output address is worked out per session (plan.ts). */
   | Omit<Extract<MediaStep, { type: 'ffmpeg_transcode' }>, 'output'>
   /** RTMP playback of the stream at `rtmp://host/{rtmpApp}/{streamKey}` (`*` = the publisher's key). */
-  | { type: 'rtmp_watch'; rtmpApp: string; streamKey: string }
-  | { type: 'forward_to_workflow'; targetWorkflow: string };
+  | { type: 'rtmp_watch'; rtmpApp: string; streamKey: string; ipFilter: IpFilter | null; listener: RtmpListenerSpec; reactor: string | null }
+  /** Media goes on to `targetWorkflow`, or to the workflows `reactor` routes this stream to (exactly one is set). */
+  | { type: 'forward_to_workflow'; targetWorkflow: string | null; reactor: string | null };
 
 export type StepType = StepSpec['type'];
 
@@ -40,6 +50,8 @@ export interface StepDefinition {
   /** Deterministic from type + sorted parameters: an unchanged step keeps its id across updates. */
   id: string;
   type: StepType;
+  /** The step type as written (mmids' `basic_transcode`, `workflow_forwarder` are aliases). */
+  written: string;
   /** The arguments as written: `key=value` → string, bare flag → null. */
   parameters: Record<string, string | null>;
   spec: StepSpec;
@@ -50,4 +62,16 @@ export interface StepDefinition {
 export interface WorkflowDefinition {
   name: string;
   steps: StepDefinition[];
+  /** `routed_by_reactor`: in a reactor's answer, the stream is routed (forwarded) to this workflow. */
+  routedByReactor: boolean;
+  /** Warnings the text gave (ignored arguments, repeated ones), for the PUT answer and the log. */
+  warnings: string[];
+}
+
+/** A `reactor` block, validated: castline runs the `simple_http` executor. */
+export interface ReactorDefinition {
+  name: string;
+  url: string;
+  /** Seconds between re-asks while the stream lives; 0 = ask once. */
+  updateIntervalSeconds: number;
 }

@@ -23,8 +23,9 @@ export interface WsPublisher {
 
 const running = new Set<ChildProcess>();
 
-export function publishWs(url: string, kind: WsMediaKind, seconds: number): WsPublisher {
-  const ws = new WebSocket(url);
+/** `options`: the WebSocket client's (e.g. `ca` to trust a test certificate for `wss://`). */
+export function publishWs(url: string, kind: WsMediaKind, seconds: number, options: WebSocket.ClientOptions = {}): WsPublisher {
+  const ws = new WebSocket(url, options);
   const texts: string[] = [];
   const codec = kind === 'flv'
     ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-c:a', 'aac', '-f', 'flv']

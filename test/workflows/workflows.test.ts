@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { details } from '../../src/api/workflows';
 import { silentLogger } from '../../src/logging/logger';
-import { DEFAULT_WORKFLOW_TEXT, parseSingleWorkflow } from '../../src/workflows/definition';
+import { ConfigError } from '../../src/config/config';
+import { parseConfigText } from '../../src/config/config-format';
+import { DEFAULT_WORKFLOW_TEXT, defineConfiguredWorkflows, parseSingleWorkflow } from '../../src/workflows/definition';
 import { InternalRtmp } from '../../src/workflows/internal-rtmp';
 import { planSession } from '../../src/workflows/plan';
 import { WorkflowRegistry } from '../../src/workflows/registry';
@@ -32,7 +34,7 @@ describe('workflow definitions', () => {
     const d = parseSingleWorkflow(DEFAULT_WORKFLOW_TEXT);
     expect(d.name).to.equal('live');
     expect(d.steps.map((s) => s.type)).to.deep.equal(['rtmp_receive', 'ws_receive', 'verify_key', 'hls_ladder']);
-    expect(d.steps[0].spec).to.deep.equal({ type: 'rtmp_receive', rtmpApp: '*', streamKey: '*', ipFilter: null });
+    expect(d.steps[0].spec).to.deep.equal({ type: 'rtmp_receive', rtmpApp: '*', streamKey: '*', ipFilter: null, listener: { port: null, tls: false }, reactor: null });
   });
 
   it('reads every step type with its arguments and defaults', () => {
@@ -47,14 +49,14 @@ describe('workflow definitions', () => {
       'forward_to_workflow target_workflow=other',
     ));
     expect(d.steps.map((s) => s.spec)).to.deep.equal([
-      { type: 'rtmp_receive', rtmpApp: 'studio', streamKey: '*', ipFilter: { mode: 'allow', list: '10.0.0.0/8,127.0.0.1' } },
+      { type: 'rtmp_receive', rtmpApp: 'studio', streamKey: '*', ipFilter: { mode: 'allow', list: '10.0.0.0/8,127.0.0.1' }, listener: { port: null, tls: false }, reactor: null },
       { type: 'verify_key', url: 'http://app.local/verify', timeoutMs: 2500 },
       { type: 'hls_ladder', resolutions: '1280x720-30, 640x360', record: true, previews: '320x180,5' },
       { type: 'ffmpeg_transcode', vcodec: 'h264', acodec: 'aac', preset: 'veryfast', size: { width: 640, height: 360 }, kbps: 800 },
       { type: 'ffmpeg_hls', path: 'archive/studio', durationSeconds: 4, count: 10, streamName: 'main' },
       { type: 'ffmpeg_push', target: 'rtmp://a.example/live/key?x=1&y=2' },
-      { type: 'rtmp_watch', rtmpApp: 'watch', streamKey: '*' },
-      { type: 'forward_to_workflow', targetWorkflow: 'other' },
+      { type: 'rtmp_watch', rtmpApp: 'watch', streamKey: '*', ipFilter: null, listener: { port: null, tls: false }, reactor: null },
+      { type: 'forward_to_workflow', targetWorkflow: 'other', reactor: null },
     ]);
     expect(parseSingleWorkflow(wf('h', 'ffmpeg_hls path=x')).steps[0].spec).to.deep.equal({ type: 'ffmpeg_hls', path: 'x', durationSeconds: 2, count: 0, streamName: null });
   });
@@ -70,7 +72,12 @@ describe('workflow definitions', () => {
   const invalid: Array<[string, number, RegExp]> = [
     [wf('x', 'rtmp_recieve rtmp_app=a stream_key=*'), 2, /unknown step type 'rtmp_recieve'/],
     [wf('x', 'rtmp_receive stream_key=*'), 2, /rtmp_receive: 'rtmp_app' is required/],
-    [wf('x', 'rtmp_receive rtmp_app=a stream_key=* port=1936'), 2, /unknown argument 'port'/],
+    [wf('x', 'rtmp_receive rtmp_app=a stream_key=* port=99999'), 2, /'port' must be a whole number from 1 to 65535/],
+    [wf('x', 'rtmp_receive rtmp_app=a stream_key=* rtmps=yes'), 2, /'rtmps' is a flag/],
+    [wf('x', 'basic_transcode video=vp9'), 2, /'video' must be x264 or copy/],
+    [wf('x', 'basic_transcode video=x264 video_width=640'), 2, /'video_width' and 'video_height' go together/],
+    [wf('x', 'basic_transcode video=copy video_bitrate=100'), 2, /need video=x264/],
+    [wf('x', 'forward_to_workflow target_workflow=a reactor=b'), 2, /either 'target_workflow' or 'reactor'/],
     [wf('x', 'rtmp_receive rtmp_app=a stream_key=* allow_ips=10.0.0.1 deny_ips=10.0.0.2'), 2, /allow_ips and deny_ips cannot both/],
     [wf('x', 'rtmp_receive rtmp_app=a stream_key=* allow_ips=banana'), 2, /not an IP address or CIDR: banana/],
     [wf('x', 'rtmp_receive rtmp_app=a/b stream_key=*'), 2, /'rtmp_app' must be \* or letters/],
@@ -88,13 +95,11 @@ describe('workflow definitions', () => {
     [wf('x', 'ffmpeg_transcode vcodec=h264 acodec=aac size=big'), 2, /'size' must be/],
     [wf('x', 'ffmpeg_transcode vcodec=copy acodec=aac kbps=100'), 2, /need vcodec=h264/],
     [wf('x', 'rtmp_watch rtmp_app=w'), 2, /'stream_key' is required/],
-    [wf('x', 'forward_to_workflow'), 2, /'target_workflow' is required/],
-    [wf('x', 'ffmpeg_hls path=x path=y'), 2, /'path' is given twice/],
+    [wf('x', 'forward_to_workflow'), 2, /either 'target_workflow' or 'reactor'/],
     [wf('x', 'hls_ladder', 'hls_ladder record=true'), 3, /hls_ladder may appear once/],
     [wf('x', 'hls_ladder', 'verify_key'), 3, /verify_key must come before hls_ladder/],
     [wf('x', 'ffmpeg_push target=rtmp://a/b/c', 'ffmpeg_push target=rtmp://a/b/c'), 3, /the same step is written twice/],
     ['workflow a {\n}\nworkflow b {\n}\n', 3, /exactly one workflow, 2 were given/],
-    ['settings {\n  http_port 1\n}\nworkflow a {\n}\n', 2, /settings cannot be changed over the API/],
   ];
   for (const [text, line, message] of invalid) {
     it(`refuses ${JSON.stringify(text.split('\n').slice(1, -2).join(' | ') || text.slice(0, 30))} naming line ${line}`, () => {
@@ -104,6 +109,65 @@ describe('workflow definitions', () => {
       expect(err.message).to.match(new RegExp(`^line ${line}, column \\d+: `));
     });
   }
+
+  it("mmids' lenient parts: an unknown argument is ignored and a repeated one takes its last value, each with a warning", () => {
+    const d = parseSingleWorkflow(wf('w flavour=red', 'ffmpeg_hls path=x path=y colour=blue'));
+    expect(d.steps[0].spec).to.include({ path: 'y' });
+    expect(d.warnings).to.have.length(3);
+    expect(d.warnings.join('\n')).to.match(/line 1, column \d+: workflow w: unknown workflow argument 'flavour' ignored/);
+    expect(d.warnings.join('\n')).to.match(/line 2, column \d+: ffmpeg_hls: 'path' is given more than once: the last value is used/);
+    expect(d.warnings.join('\n')).to.match(/ffmpeg_hls: unknown argument 'colour' ignored/);
+  });
+
+  it("basic_transcode (mmids' arguments) maps onto the ffmpeg transcode; workflow_forwarder is forward_to_workflow", () => {
+    const d = parseSingleWorkflow(wf('t',
+      'basic_transcode audio=avenc_aac video=x264 video_width=1024 video_height=768 video_fps=30 video_preset=veryfast audio_bitrate=128000 video_bitrate=2000',
+      'basic_transcode audio=copy video=copy',
+      'workflow_forwarder target_workflow=next',
+    ));
+    expect(d.steps.map((s) => [s.type, s.written])).to.deep.equal([['ffmpeg_transcode', 'basic_transcode'], ['ffmpeg_transcode', 'basic_transcode'], ['forward_to_workflow', 'workflow_forwarder']]);
+    expect(d.steps[0].spec).to.deep.equal({ type: 'ffmpeg_transcode', vcodec: 'h264', acodec: 'aac', preset: 'veryfast', size: { width: 1024, height: 768 }, kbps: 2000, fps: 30, audioKbps: 128 });
+    expect(d.steps[1].spec).to.include({ vcodec: 'copy', acodec: 'copy' });
+    expect(d.steps[2].spec).to.deep.equal({ type: 'forward_to_workflow', targetWorkflow: 'next', reactor: null });
+  });
+
+  it('rtmp_receive / rtmp_watch: port=, rtmps, reactor=, and IP filters on rtmp_watch', () => {
+    const d = parseSingleWorkflow(wf('p',
+      'rtmp_receive rtmp_app=a stream_key=* port=1936 rtmps reactor=r1',
+      'rtmp_watch rtmp_app=w stream_key=* deny_ips=10.0.0.1 rtmps',
+    ));
+    expect(d.steps[0].spec).to.include({ reactor: 'r1' });
+    expect((d.steps[0].spec as { listener: object }).listener).to.deep.equal({ port: 1936, tls: true });
+    expect((d.steps[1].spec as { listener: object }).listener).to.deep.equal({ port: null, tls: true });
+    expect(d.steps[1].spec).to.deep.include({ ipFilter: { mode: 'deny', list: '10.0.0.1' } });
+    expect(d.steps[0].parameters).to.deep.equal({ rtmp_app: 'a', stream_key: '*', port: '1936', rtmps: null, reactor: 'r1' });
+  });
+
+  it('a PUT body may carry settings (ignored, with a warning) and reactor blocks (applied)', () => {
+    const r = new WorkflowRegistry({ store: null, logger: silentLogger });
+    r.load([]);
+    const { definition } = r.upsert('settings {\n  http_api_port 9011\n}\nreactor look executor=simple_http update_interval=5 {\n  url http://127.0.0.1:1/x\n}\n' + wf('w', 'rtmp_receive rtmp_app=w stream_key=* reactor=look'));
+    expect(definition.warnings).to.deep.equal(["line 2, column 3: setting 'http_api_port' ignored: settings are read at start-up only"]);
+    expect(r.reactor('look')).to.deep.equal({ name: 'look', url: 'http://127.0.0.1:1/x', updateIntervalSeconds: 5 });
+    expect(() => r.upsert(wf('v', 'rtmp_receive rtmp_app=v stream_key=* reactor=nope'))).to.throw(WorkflowError, /no reactor named 'nope'/);
+    expect(() => r.upsert('reactor bad executor=grpc {\n  url http://x/\n}\n' + wf('v', 'ws_receive channel=v'))).to.throw(WorkflowError, /unknown executor 'grpc'/);
+    expect(() => r.upsert('reactor bad executor=simple_http {\n}\n' + wf('v', 'ws_receive channel=v'))).to.throw(WorkflowError, /needs a `url`/);
+  });
+
+  it('the config file: reactors validated, a step naming an undefined reactor stops start-up naming the line', () => {
+    const text = 'reactor r executor=simple_http {\n  url http://127.0.0.1:1/\n}\n' + wf('a', 'rtmp_receive rtmp_app=a stream_key=* reactor=r') + wf('b', 'rtmp_watch rtmp_app=b stream_key=* reactor=missing');
+    const parsed = parseConfigText(text);
+    try {
+      defineConfiguredWorkflows({ path: '/etc/castline.config', workflows: parsed.workflows, reactors: parsed.reactors });
+      expect.fail('expected a ConfigError');
+    } catch (err) {
+      expect((err as ConfigError).problems).to.deep.equal(["/etc/castline.config: line 8: workflow b: no reactor named 'missing' is defined"]);
+    }
+    const ok = parseConfigText(text.replace('reactor=missing', 'reactor=r'));
+    const out = defineConfiguredWorkflows({ path: '/etc/castline.config', workflows: ok.workflows, reactors: ok.reactors });
+    expect(out.reactors).to.deep.equal([{ name: 'r', url: 'http://127.0.0.1:1/', updateIntervalSeconds: 0 }]);
+    expect(out.workflows.map((w) => w.name)).to.deep.equal(['a', 'b']);
+  });
 
   it('an empty body names the problem', () => {
     expect(errorOf('').message).to.match(/no workflow in the body/);

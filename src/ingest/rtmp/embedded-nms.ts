@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import NodeMediaServer from 'node-media-server';
 import Context from 'node-media-server/src/core/context.js';
+import BroadcastServer from 'node-media-server/src/server/broadcast_server.js';
 import nmsLogger from 'node-media-server/src/core/logger.js';
 import type { Logger } from '../../logging/logger';
 import type { RtmpConnectionLimit } from './connection-limit';
@@ -62,6 +63,13 @@ export interface EmbeddedNms {
    * later publish from the same IP a "resume" of the refused one and fires a stray `donePublish`.
    */
   releasePublisher(session: NmsSession): void;
+  /**
+   * In `prePublish`: makes the session publish on `streamPath` instead of the path it asked for
+   * (which stays free for another publisher: castline's `rtmp_watch` copy of the same path).
+   */
+  movePublisher(session: NmsSession, streamPath: string): void;
+  /** Serves an RTMP connection accepted by another listener (castline's `port=` / `rtmps` listeners). */
+  attach(socket: Socket): void;
   /** Stops listening, destroys every RTMP connection, removes our listeners. Idempotent. */
   stop(): Promise<void>;
 }
@@ -175,12 +183,31 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new Error(`RTMP ingest cannot listen on ${options.bind || '*'}:${options.port}: ${code} (${(err as Error).message})`, { cause: err });
   }
-  return handle((server.address() as AddressInfo).port, listeners, stop);
+  const attach = (socket: Socket) => {
+    nms.rtmpServer.handleRequest(socket);
+    watchConnection(socket, log, options.commandTimeoutMs, pending);
+  };
+  return handle((server.address() as AddressInfo).port, listeners, stop, attach);
 }
 
 /** What the RTMP ingest holds: the port, NMS's events and broadcasts, and stop. */
-function handle(port: number, listeners: Array<[NmsEventName, (session: NmsSession) => void]>, stop: () => Promise<void>): EmbeddedNms {
+function handle(port: number, listeners: Array<[NmsEventName, (session: NmsSession) => void]>, stop: () => Promise<void>, attach: (socket: Socket) => void): EmbeddedNms {
   return {
+    attach,
+    movePublisher(session, streamPath) {
+      const original = session.broadcast;
+      const moved = Context.broadcasts.get(streamPath) ?? new BroadcastServer(streamPath);
+      Context.broadcasts.set(streamPath, moved);
+      moved.publisher = session;
+      session.streamPath = streamPath;
+      session.broadcast = moved;
+      // NMS makes the session the original path's publisher right after this event returns: undo it then.
+      queueMicrotask(() => {
+        if (original === undefined || original.publisher !== session) return;
+        original.publisher = null;
+        if (original.subscribers.size === 0 && Context.broadcasts.get(original.streamPath) === original) Context.broadcasts.delete(original.streamPath);
+      });
+    },
     port,
     on(event, listener) {
       listeners.push([event, listener]);

@@ -33,6 +33,7 @@ import { RtmpConnectionLimit } from './connection-limit';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
 import { MediaTap, type MediaTapListener } from './media-tap';
 import { PacketGate } from './packet-gate';
+import { RtmpListeners } from './rtmp-listeners';
 import { decidePlayer, type PublisherView } from './player-policy';
 import type { RtmpIngestOptions, RtmpPublisherInfo, RtmpPublisherState } from './rtmp-ingest.types';
 import { parseStreamPath } from './stream-path';
@@ -75,6 +76,10 @@ export class RtmpIngest {
   private readonly internal = new Map<string, NmsSession>();
   /** Socket bytes read from publishers that have closed. */
   private closedBytes = 0;
+  /** The `port=` / `rtmps` listeners of workflow steps (null before `start()`). */
+  private listeners: RtmpListeners | null = null;
+  /** Connections of those listeners, with the listener's key. */
+  private readonly listenerOf = new WeakMap<Socket, string>();
 
   constructor(private readonly options: RtmpIngestOptions) {
     this.log = options.logger.child({ component: 'ingest-rtmp' });
@@ -132,9 +137,35 @@ export class RtmpIngest {
       nms.on('prePublish', (session) => this.onPrePublish(session));
       nms.on('prePlay', (session) => this.onPrePlay(session));
       this.nms = nms;
+      this.listeners = new RtmpListeners({
+        bind: config.bindAddress, tls: this.options.tls ?? null, logger: this.log,
+        attach: (socket, key) => {
+          this.listenerOf.set(socket, key);
+          nms.attach(socket);
+        },
+      });
       this.log.info({ port: nms.port, bind: config.bindAddress }, 'RTMP ingest listening');
     })();
     return this.starting;
+  }
+
+  /** The key of the default listener (RTMP_PORT): its publishes carry no listener. */
+  get mainListener(): string {
+    return `rtmp:${this.options.config.rtmpPort}`;
+  }
+
+  /**
+   * Runs exactly these listeners besides the default one (keys `rtmp:{port}` / `rtmps:{port}`, from
+   * the workflows' steps): new ones start, unused ones stop (their connections are closed).
+   */
+  setListeners(keys: Iterable<string>): Promise<void> {
+    const extra = [...keys].filter((k) => k !== this.mainListener);
+    return this.listeners?.set(extra) ?? Promise.resolve();
+  }
+
+  /** The ports listened on by key: the default listener and every step listener. */
+  listenerPorts(): Record<string, number> {
+    return { [this.mainListener]: this.port, ...(this.listeners?.ports() ?? {}) };
   }
 
   /**
@@ -146,6 +177,7 @@ export class RtmpIngest {
       await this.starting?.catch(() => undefined);
       const nms = this.nms;
       if (nms === null) return;
+      await this.listeners?.close();
       const closes = [...this.publishers.values()]
         .filter((p) => !p.socketClosed)
         .map((p) => new Promise<void>((resolve) => p.socket.once('close', () => resolve())));
@@ -173,7 +205,8 @@ export class RtmpIngest {
     if (!parsed.ok) return this.refuseAtOnce(session, socket, 'INVALID_ID', parsed.reason, userIp);
     const { channel, key } = parsed;
     if (this.byChannel.has(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'channel already has a publisher', userIp, channel);
-    if (this.internalUnder(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'a workflow publishes on this channel', userIp, channel);
+    const watched = this.options.paths?.watched(channel, key) === true && this.options.internal !== undefined;
+    if (!watched && this.internalUnder(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'a workflow publishes on this channel', userIp, channel);
 
     const tapBytes = this.options.mediaTapBytes ?? 0;
     const tap = tapBytes > 0 ? new MediaTap(tapBytes) : null;
@@ -202,12 +235,14 @@ export class RtmpIngest {
     socket.once('close', () => this.onPublisherClosed(publisher));
     publisher.log.debug({ userIp }, 'publish requested: verifying key');
 
+    const listener = this.listenerOf.get(socket);
     const request: PublishRequest = {
       channel, key, userIp,
       ingest: 'RTMP',
       serverId: this.options.serverId,
-      source: { type: 'RTMP', uri: `rtmp://${this.localHost()}:${this.port}/${channel}/${key}` },
+      source: { type: 'RTMP', uri: this.sourceUri(session, channel, key) },
       disconnect: (reason) => this.disconnect(publisher, reason),
+      ...(listener === undefined ? {} : { listener }),
     };
     let decision: Promise<PublishDecision>;
     try {
@@ -237,6 +272,19 @@ export class RtmpIngest {
     return ours ? p.tap.subscribe(listener) : null;
   }
 
+  /**
+   * Where encoders pull the publisher: its own path, or — when an rtmp_watch step publishes on that
+   * very path (mmids' `rtmp_receive app=x` … `rtmp_watch app=x`) — a hidden internal path, so the
+   * path's players see what reaches the watch step (after a transcode), not the raw source.
+   */
+  private sourceUri(session: NmsSession, channel: string, key: string): string {
+    const internal = this.options.internal;
+    if (internal === undefined || this.options.paths?.watched(channel, key) !== true) return `rtmp://${this.localHost()}:${this.port}/${channel}/${key}`;
+    const hidden = `source-${session.id}`;
+    this.nms!.movePublisher(session, `/${internal.internalApp}/${hidden}`);
+    return `rtmp://${this.localHost()}:${this.port}/${internal.internalApp}/${hidden}?castline_token=${internal.token}`;
+  }
+
   private hasToken(session: NmsSession): boolean {
     const internal = this.options.internal;
     const given = session.streamQuery?.castline_token;
@@ -251,7 +299,9 @@ export class RtmpIngest {
   /** A publish by one of castline's own step processes: no session, no verification. */
   private acceptInternal(session: NmsSession, socket: Socket): void {
     const streamPath = `${session.streamApp}/${session.streamName}`;
-    if (this.internal.has(streamPath) || this.byChannel.has(session.streamApp) && session.streamApp !== this.options.internal?.internalApp) {
+    const owner = this.byChannel.get(session.streamApp);
+    const ownerBlocks = owner !== undefined && !this.movedFrom(owner, streamPath) && session.streamApp !== this.options.internal?.internalApp;
+    if (this.internal.has(streamPath) || ownerBlocks) {
       this.log.warn({ path: streamPath }, 'internal publish refused: path already published');
       return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'path already published', normaliseIp(socket.remoteAddress));
     }
@@ -262,6 +312,11 @@ export class RtmpIngest {
       if (this.internal.get(streamPath) === session) this.internal.delete(streamPath);
       this.endPlayersOf(session.streamPath);
     });
+  }
+
+  /** The publisher was moved off `streamPath` (an rtmp_watch step publishes there). */
+  private movedFrom(publisher: Publisher, streamPath: string): boolean {
+    return publisher.session.streamPath !== `/${streamPath}` && `${publisher.channel}/${publisher.key}` === streamPath;
   }
 
   private onDecision(publisher: Publisher, decision: PublishDecision): void {
@@ -397,6 +452,18 @@ export class RtmpIngest {
       if (!this.hasToken(session)) return refuse('internal stream');
       return;
     }
+    const admission = this.options.paths?.admitPlayer(session.streamApp, session.streamName, normaliseIp(socket.remoteAddress)) ?? null;
+    if (admission instanceof Promise) {
+      // A reactor decides: the player waits (attached, receiving nothing until a step publishes here).
+      admission.then((a) => {
+        if (!a.ok) return refuse(a.reason, session.streamApp);
+        if (a.release === undefined) return;
+        if (socket.destroyed) a.release();
+        else socket.once('close', a.release);
+      }, (err: unknown) => refuse(`watch admission failed: ${(err as Error).message}`));
+      return;
+    }
+    if (admission !== null && !admission.ok) return refuse(admission.reason, session.streamApp);
     if (this.internal.has(`${session.streamApp}/${session.streamName}`)) return;
     const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
     if (!parsed.ok) return refuse(parsed.reason);

@@ -1,4 +1,5 @@
 /** Public types of the RTMP ingest server (`RtmpIngest`). */
+import type { SecureContextOptions } from 'node:tls';
 import type { Config } from '../../config/config';
 import type { RefusalCode } from '../../domain/errors';
 import type { Logger } from '../../logging/logger';
@@ -34,6 +35,23 @@ export interface RtmpIngestOptions {
    * packager). 0 or absent: no media tap (nothing is cached, `subscribeMedia` answers null).
    */
   mediaTapBytes?: number;
+  /** Certificate of the `rtmps:` listeners workflow steps ask for; absent = none can start. */
+  tls?: SecureContextOptions | null;
+  /** The workflows' rules for stream paths (rtmp_watch steps); absent = none. */
+  paths?: WatchedPaths;
+}
+
+export type PlayerAdmission = { ok: true; release?: () => void } | { ok: false; reason: string };
+
+/** What the workflows say about `rtmp://host/{app}/{key}` as a place players watch. */
+export interface WatchedPaths {
+  /** An `rtmp_watch` step publishes on this path: a real publisher of it is moved aside (media follows the step order). */
+  watched(app: string, key: string): boolean;
+  /**
+   * A player of the path: null when no rtmp_watch step rules it (the ingest's own rules apply);
+   * otherwise the step's IP filter and reactor decide, maybe later (the player is kept waiting).
+   */
+  admitPlayer(app: string, key: string, ip: string): PlayerAdmission | Promise<PlayerAdmission> | null;
 }
 
 export type RtmpPublisherState = 'verifying' | 'live' | 'refused' | 'ended';
