@@ -14,12 +14,14 @@ import { workflowRoutes } from './api/workflows';
 import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
 import { sessionVerifier } from './callbacks/session-verifier';
-import { ConfigError, loadConfig, type Config } from './config/config';
+import { Cluster } from './cluster/cluster';
+import { ConfigError, loadConfig, type Config, type NodeRole } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { ensureBinaries } from './encoding/binaries';
 import { EncoderPool } from './encoding/pool';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
+import type { StreamEventSink } from './coordinator/coordinator.types';
 import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
@@ -34,8 +36,9 @@ import { WorkflowRegistry } from './workflows/registry';
 import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
 
-/** Ids of the local servers as listed in `GET /commands/report`. */
+/** Ids of the local servers as listed in `GET /commands/report` (a cluster node's come from its number). */
 export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
+type ServerIds = { wsServer: number; rtmpServer: number; encoder: number };
 
 export interface Castline {
   readonly config: Readonly<Config>;
@@ -72,10 +75,20 @@ interface Core {
   rtmpPort: { value: number };
   /** What the ingests publish into: the coordinator, with every decision counted. */
   sink: PublishSink;
+  /** Report ids of this node's servers. */
+  ids: ServerIds;
+  /** Cluster mode only. */
+  cluster: Cluster | null;
 }
 
-async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
+/** Whether this node has a role: every role without a cluster. */
+function hasRole(config: Readonly<Config>, role: NodeRole): boolean {
+  return config.cluster === null || config.cluster.roles.includes(role);
+}
+
+async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops, cluster: Cluster | null): Promise<Core> {
   const { metrics, activity } = ops;
+  const ids = cluster?.ids ?? LOCAL_IDS;
   const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
   await outbox.open();
   cleanups.push(async () => {
@@ -89,7 +102,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
+  const pool = new EncoderPool({ id: ids.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
@@ -103,39 +116,50 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
     steps: pool,
     verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
-    events: activity === null ? outbox : teeEvents(outbox, activity),
+    events: teeEvents(outbox, ...(activity === null ? [] : [activity]), ...(cluster === null ? [] : [clusterTouch(cluster)])),
+    claims: cluster?.claims,
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
     idMaxLength: config.idMaxLength,
     logger: log,
   });
-  coordinator.addEncoder(pool);
+  if (hasRole(config, 'encoder')) coordinator.addEncoder(pool);
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink };
+  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink, ids, cluster };
+}
+
+/** Every change of this node's sessions is written to its cluster record soon after. */
+function clusterTouch(cluster: Cluster): StreamEventSink {
+  const touch = () => cluster.touch();
+  return { streamStarted: touch, available: touch, streamClosed: touch };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
 async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean, ops: Ops): Promise<number> {
-  const { coordinator, workflows } = core;
+  const { coordinator, workflows, cluster } = core;
   const app = uWS.App();
   let httpPort = 0;
-  const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
-  const ws = registerWsIngest(app, {
-    sink: core.sink,
-    onRefused: (code) => ops.metrics.publish('ws', code),
-    config,
-    logger,
-    serverId: LOCAL_IDS.wsServer,
-    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
-  });
-  coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
-  ops.parts.ws = ws;
+  let closeWs = (): void => {};
+  if (hasRole(config, 'ingest')) {
+    const advertisedHost = config.cluster?.address ?? (isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress);
+    const ws = registerWsIngest(app, {
+      sink: core.sink,
+      onRefused: (code) => ops.metrics.publish('ws', code),
+      config,
+      logger,
+      serverId: core.ids.wsServer,
+      advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+    });
+    coordinator.addIngestServer(core.ids.wsServer, () => ws.info());
+    ops.parts.ws = ws;
+    closeWs = () => ws.close();
+  }
+  const status = () => (closing() ? 'shutting-down' : cluster?.problem() != null ? 'degraded' : 'ok');
   const routes = [
-    ...healthRoutes({ status: () => (closing() ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
-    ...commandRoutes(coordinator),
-    ...workflowRoutes(workflows, coordinator),
+    ...healthRoutes({ status, streams: () => coordinator.sessionCount() }, uwsBuild),
+    ...(hasRole(config, 'api') ? [...commandRoutes(cluster?.commands ?? coordinator), ...workflowRoutes(workflows, coordinator)] : []),
     ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
     ...operationsRoutes(config, logger, ops, core),
   ];
@@ -147,7 +171,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
   });
   httpPort = uWS.us_socket_local_port(listenSocket);
   cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
-  cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
+  cleanups.push(closeWs); // closed before the listen socket: open sockets would keep the process alive
   return httpPort;
 }
 
@@ -155,15 +179,15 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
 async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, ops: Ops): Promise<number> {
   const { coordinator, internal } = core;
   const rtmp = new RtmpIngest({
-    sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
+    sink: core.sink, config, logger, serverId: core.ids.rtmpServer, advertisedIp: config.cluster?.address, internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
   });
   ops.parts.rtmp = rtmp;
   await rtmp.start();
   cleanups.push(() => rtmp.close());
   core.rtmpPort.value = rtmp.port;
-  coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
-  const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
+  coordinator.addIngestServer(core.ids.rtmpServer, () => rtmp.serverInfo());
+  const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: core.ids.rtmpServer, logger: logger.child({ component: 'workflows' }) });
   pulls.start();
   cleanups.push(() => pulls.close());
   return rtmp.port;
@@ -191,9 +215,15 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
   let started = false;
   const ops = createOps(config, () => (closing ? 'shutting down' : started ? null : 'starting'));
   try {
-    const core = await startCore(config, logger, cleanups, ops);
+    const cluster = config.cluster === null ? null : await Cluster.connect(config.cluster, config.statePath, logger);
+    if (cluster !== null) {
+      cleanups.push(() => cluster.close()); // closed last: sessions free their channels first
+      ops.parts.cluster = cluster;
+    }
+    const core = await startCore(config, logger, cleanups, ops, cluster);
     const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
-    const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups, ops) : 0;
+    const rtmpPort = config.rtmpEnabled && hasRole(config, 'ingest') ? await startRtmp(config, logger, core, cleanups, ops) : 0;
+    if (cluster !== null) await cluster.start(core.coordinator, { httpPort, rtmpPort, tls: false });
     announce(config, logger, httpPort, rtmpPort);
     started = true;
     let closed: Promise<void> | null = null;

@@ -18,7 +18,7 @@ import type { CloseReason, PublishDecision, PublishRequest, VerificationOutcome 
 import type { IngestServerInfo, PublishSink } from '../ingest/ingest.types';
 import type { Logger } from '../logging/logger';
 import { encoderActor, stepActor } from './actor-adapters';
-import type { Capacity, CoordinatorOptions, Report, WorkflowStream } from './coordinator.types';
+import type { Capacity, ChannelClaims, CoordinatorOptions, Report, WorkflowStream } from './coordinator.types';
 import { newStreamId } from './stream-id';
 
 type StreamActorRef = Actor<typeof streamMachine>;
@@ -95,7 +95,14 @@ export class Coordinator implements PublishSink {
     const route = this.#options.workflows.route(request);
     if (!route.ok) return refused(route.code, route.message);
 
-    const streamId = newStreamId();
+    // A single node decides at once (no await: its own sessions were checked above); a cluster
+    // node asks Redis first.
+    let streamId = newStreamId();
+    if (this.#options.claims !== undefined) {
+      const claimed = await this.#claim(channel, this.#options.claims);
+      if (!claimed.ok) return claimed.refusal;
+      streamId = claimed.streamId;
+    }
     const actor = createActor(this.#machine, {
       id: streamId,
       input: {
@@ -231,6 +238,25 @@ export class Coordinator implements PublishSink {
     return this.#actors.get(streamId);
   }
 
+  /**
+   * A new stream id with the channel taken cluster-wide for it. Another id is drawn if the
+   * cluster has seen this one.
+   */
+  async #claim(channel: string, claims: ChannelClaims): Promise<{ ok: true; streamId: string } | { ok: false; refusal: PublishDecision }> {
+    for (let attempt = 0; ; attempt++) {
+      const streamId = newStreamId();
+      const outcome = await claims.take(channel, streamId);
+      if (outcome === 'taken') {
+        if (!this.#shuttingDown && this.#holder(channel) === null) return { ok: true, streamId };
+        claims.release(channel, streamId); // shut down or taken here while Redis answered
+        return { ok: false, refusal: this.#shuttingDown ? refused('SHUTTING_DOWN', 'server shutting down') : refused('CHANNEL_BUSY', `channel ${channel} is already live`) };
+      }
+      if (outcome === 'busy') return { ok: false, refusal: refused('CHANNEL_BUSY', `channel ${channel} is already live on another node`) };
+      if (outcome === 'unavailable') return { ok: false, refusal: refused('CLUSTER_UNAVAILABLE', 'the cluster store (Redis) is unavailable: new publishes are refused until it is back') };
+      if (attempt >= 3) return { ok: false, refusal: refused('CLUSTER_UNAVAILABLE', 'no unique stream id could be reserved') };
+    }
+  }
+
   /** Registers a session by id and channel until it finishes (or fails: a bug, logged). */
   #register(actor: StreamActorRef): void {
     const { channel, streamId } = actor.getSnapshot().context;
@@ -239,13 +265,19 @@ export class Coordinator implements PublishSink {
     if (set === undefined) this.#byChannel.set(channel, (set = new Set()));
     set.add(actor);
     const drop = () => {
+      claims?.release(channel, streamId);
       this.#actors.delete(streamId);
       this.#disconnects.delete(streamId);
       set.delete(actor);
       if (set.size === 0 && this.#byChannel.get(channel) === set) this.#byChannel.delete(channel);
     };
+    const claims = this.#options.claims;
     actor.subscribe({
-      next: () => this.#version++,
+      next: (snap) => {
+        this.#version++;
+        // The channel is free again once the session stops holding it (ending: flushing only).
+        if (claims !== undefined && snap.status === 'active' && !holdsChannel(snap.value)) claims.release(channel, streamId);
+      },
       complete: () => {
         this.#version++;
         drop();

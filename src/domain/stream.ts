@@ -22,6 +22,8 @@ export const CLOSE_REASONS = [
   'input-stalled',
   'invalid-media',
   'workflow-removed',
+  /** Cluster mode: the node holding the stream left the cluster (died, or lost Redis beyond its TTL). */
+  'node-lost',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

@@ -1,0 +1,147 @@
+/**
+ * A node's place in the cluster (only built with REDIS_URL): its id and cluster-wide number, the
+ * Redis connections, membership with heartbeat, cluster-wide channel claims, the commands answered
+ * across nodes and close commands received from other nodes.
+ */
+import type Redis from 'ioredis';
+import { version } from '../../package.json';
+import type { ClusterConfig } from '../config/config';
+import type { Capacity, Report } from '../coordinator/coordinator.types';
+import type { CloseReason } from '../domain/stream';
+import type { Logger } from '../logging/logger';
+import { RedisChannelClaims } from './channel-claims';
+import { ClusterCommands, parseCloseMessage } from './cluster-commands';
+import { clusterIds, type NodeRecord } from './cluster.types';
+import { KEYS } from './keys';
+import { Membership } from './membership';
+import { nodeIdentity } from './node-identity';
+import { connectRedis, redisClient } from './redis-connection';
+import { defineScripts } from './scripts';
+
+/** How long start-up waits for Redis before giving up. */
+const START_TIMEOUT_MS = 30_000;
+
+/** The node's own coordinator as the cluster reads and commands it. */
+export interface LocalNode {
+  capacity(): Capacity;
+  report(): Report;
+  close(channel: string, streamId: string, reason: CloseReason): void;
+}
+
+/** What the node listens on, known once its listeners are up. */
+export interface NodeListeners {
+  httpPort: number;
+  rtmpPort: number;
+  tls: boolean;
+}
+
+export class Cluster {
+  readonly ids: ReturnType<typeof clusterIds>;
+  readonly claims: RedisChannelClaims;
+  readonly commands: ClusterCommands;
+  #membership: Membership | null = null;
+  #subscriber: Redis | null = null;
+  readonly #startedAt = Date.now();
+
+  private constructor(
+    readonly config: Readonly<ClusterConfig>,
+    readonly nodeId: string,
+    readonly index: number,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+  ) {
+    this.ids = clusterIds(index);
+    this.claims = new RedisChannelClaims(redis, defineScripts(redis), nodeId, config.nodeTtlMs, log);
+    this.commands = new ClusterCommands(() => this.#requireMembership().liveNodes(), redis, log);
+  }
+
+  /** Connects to Redis (waiting up to 30 s) and learns this node's id and number. */
+  static async connect(config: Readonly<ClusterConfig>, statePath: string, logger: Logger): Promise<Cluster> {
+    const nodeId = nodeIdentity(config.nodeId, statePath);
+    const log = logger.child({ component: 'cluster', node: nodeId });
+    const redis = redisClient(config.redisUrl, log, `castline-${nodeId}`);
+    try {
+      await connectRedis(redis, START_TIMEOUT_MS);
+      const index = await defineScripts(redis).nodeIndex(KEYS.nodeIndex, KEYS.nodeSeq, nodeId);
+      log.info({ index, roles: config.roles, address: config.address }, 'joined the cluster');
+      return new Cluster(config, nodeId, index, redis, log);
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+  }
+
+  /** Registers the node and starts its heartbeat; close commands from any node reach `local`. */
+  async start(local: LocalNode, listeners: NodeListeners): Promise<void> {
+    this.#membership = new Membership({
+      redis: this.redis,
+      nodeId: this.nodeId,
+      ttlMs: this.config.nodeTtlMs,
+      record: () => this.#record(local, listeners),
+      onBeat: async () => {
+        for (const lost of await this.claims.refresh()) {
+          this.log.error({ ch: lost.channel, streamId: lost.streamId }, 'channel taken by another node while this one was cut off from the cluster: closing the stream');
+          local.close(lost.channel, lost.streamId, 'node-lost');
+        }
+      },
+      logger: this.log,
+    });
+    await this.#membership.start();
+    await this.#subscribeToCloses(local);
+  }
+
+  /** Something the record shows changed (a session started, ended, got an output). */
+  touch(): void {
+    this.#membership?.touch();
+  }
+
+  /** Why the node is not fully part of the cluster now (readiness, `GET /`), or null. */
+  problem(): string | null {
+    if (this.redis.status !== 'ready') return `Redis unavailable (${this.redis.status})`;
+    if (this.#membership !== null && !this.#membership.registered()) return 'registration not refreshed';
+    return null;
+  }
+
+  async close(): Promise<void> {
+    await this.#membership?.close();
+    this.#subscriber?.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  #requireMembership(): Membership {
+    if (this.#membership === null) throw new Error('the node has not joined the cluster yet');
+    return this.#membership;
+  }
+
+  async #subscribeToCloses(local: LocalNode): Promise<void> {
+    const subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+    this.#subscriber = subscriber;
+    subscriber.on('error', () => undefined); // the command connection logs Redis outages
+    subscriber.on('message', (_channel: string, text: string) => {
+      const message = parseCloseMessage(text);
+      if (message === null) return this.log.warn({ text: text.slice(0, 200) }, 'ignored a malformed close command');
+      local.close(message.channel, message.streamId, message.reason);
+    });
+    await subscriber.subscribe(KEYS.closeCommands);
+  }
+
+  #record(local: LocalNode, listeners: NodeListeners): NodeRecord {
+    const report = local.report();
+    const capacity = local.capacity();
+    const hasEncoder = this.config.roles.includes('encoder');
+    const encoder = report.encoders.find((e) => e.id === this.ids.encoder);
+    return {
+      id: this.nodeId,
+      index: this.index,
+      roles: [...this.config.roles],
+      address: this.config.address,
+      ...listeners,
+      version,
+      startedAt: this.#startedAt,
+      encoder: hasEncoder && encoder !== undefined ? encoder : null,
+      load: capacity.load,
+      ingestServers: report.streamingServers.map((s) => ({ ...s, ip: this.config.address })),
+      activeStreams: report.activeStreams,
+    };
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Every Redis key castline uses, in one place. All start with `castline:` so one Redis (database)
+ * can be shared with other applications.
+ */
+export const KEYS = {
+  /** JSON NodeRecord of a live node; expires when the node stops heartbeating. */
+  node: (nodeId: string) => `castline:node:${nodeId}`,
+  /** Set of node ids ever registered (members whose record expired are pruned by readers). */
+  nodes: 'castline:nodes',
+  /** Hash node id → the node's cluster-wide number (report ids are derived from it). */
+  nodeIndex: 'castline:node-index',
+  nodeSeq: 'castline:node-seq',
+  /** `{nodeId} {streamId}` of the session holding a channel; expires unless its node refreshes it. */
+  channel: (channel: string) => `castline:channel:${channel}`,
+  /** Reserved stream id (ids are unique across nodes). */
+  streamId: (streamId: string) => `castline:stream-id:${streamId}`,
+  /** Pub/sub: close commands, applied by every node to its own sessions. */
+  closeCommands: 'castline:close',
+} as const;
+
+/** How long a stream id stays reserved. Ids start with their creation time in ms, so only ids created in the same millisecond can collide: a day covers any clock skew. */
+export const STREAM_ID_RESERVATION_SECONDS = 86_400;

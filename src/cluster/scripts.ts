@@ -1,0 +1,60 @@
+/**
+ * The Lua scripts castline runs in Redis: each is one atomic step (Redis runs a script without
+ * interleaving other commands), so no lock or consensus is written by hand.
+ */
+import type Redis from 'ioredis';
+
+/** Takes a channel for a session unless another holds it; reserves the stream id too. */
+const TAKE_CHANNEL = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'id-taken' end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+  return 'taken'
+end
+return 'busy'`;
+
+/** Frees a channel if (and only if) this session still holds it. */
+const RELEASE_CHANNEL = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * Extends each claim this node holds (ARGV[1] = ttl ms, ARGV[i+1] = the value of KEYS[i]); a claim
+ * that expired meanwhile is taken again if still free. Returns the 1-based indices of claims
+ * another session holds now (lost).
+ */
+const REFRESH_CHANNELS = `
+local lost = {}
+for i, key in ipairs(KEYS) do
+  local held = redis.call('GET', key)
+  if held == ARGV[i + 1] then redis.call('PEXPIRE', key, ARGV[1])
+  elseif not held then redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1])
+  else table.insert(lost, i) end
+end
+return lost`;
+
+/** This node's cluster-wide number: given once per node id, kept forever. */
+const NODE_INDEX = `
+local i = redis.call('HGET', KEYS[1], ARGV[1])
+if i then return tonumber(i) end
+i = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], ARGV[1], i)
+return i`;
+
+/** The scripts as typed calls (ioredis sends them by SHA, loading them on first use). */
+export interface ClusterScripts {
+  takeChannel(channelKey: string, idKey: string, value: string, ttlMs: number, idSeconds: number): Promise<'taken' | 'busy' | 'id-taken'>;
+  releaseChannel(channelKey: string, value: string): Promise<number>;
+  /** numberOfKeys, the keys, the ttl in ms, then one value per key. */
+  refreshChannels(numberOfKeys: number, ...keysThenTtlThenValues: Array<string | number>): Promise<number[]>;
+  nodeIndex(hashKey: string, seqKey: string, nodeId: string): Promise<number>;
+}
+
+export function defineScripts(redis: Redis): ClusterScripts {
+  redis.defineCommand('takeChannel', { numberOfKeys: 2, lua: TAKE_CHANNEL });
+  redis.defineCommand('releaseChannel', { numberOfKeys: 1, lua: RELEASE_CHANNEL });
+  redis.defineCommand('refreshChannels', { lua: REFRESH_CHANNELS });
+  redis.defineCommand('nodeIndex', { numberOfKeys: 2, lua: NODE_INDEX });
+  // defineCommand adds methods ioredis cannot type: this is the one place they are named.
+  return redis as unknown as ClusterScripts;
+}
