@@ -14,5 +14,3 @@ export function newStreamId(now: number = Date.now()): string {
   randomBytes(4).copy(buf, 12);
   return buf.toString('hex');
 }
-
-export const STREAM_ID_PATTERN = /^[0-9a-f]{32}$/;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Coordinator } from '../../src/coordinator/coordinator';
 import type { StreamEventSink } from '../../src/coordinator/coordinator.types';
-import { STREAM_ID_PATTERN } from '../../src/coordinator/stream-id';
+import { isValidStreamId } from '../../src/domain/names';
 import type { OutputAvailable } from '../../src/domain/outputs';
 import type { StreamSettings } from '../../src/domain/settings';
 import type { VerificationOutcome, CloseReason, PublishDecision, PublishRequest } from '../../src/domain/stream';
@@ -78,7 +78,7 @@ describe('coordinator and stream lifecycle', () => {
   it('an accepted publish gets a 32-hex time-ordered id, starts one encode job and reports its outputs in order, stream-closed last', async () => {
     h = harness();
     const id = accepted(await h.publish('ch1'));
-    expect(id).to.match(STREAM_ID_PATTERN);
+    expect(isValidStreamId(id), id).to.equal(true);
     await waitUntil(() => h.encoder.jobsOf(id).length === 1, 'encode job');
     const [job] = h.encoder.jobsOf(id);
     expect(job.job).to.deep.include({ channel: 'ch1', streamId: id, attempt: 0, settings: SETTINGS });
@@ -137,7 +137,7 @@ describe('coordinator and stream lifecycle', () => {
     accepted(await first);
     h.verify = async () => ({ accepted: true, settings: SETTINGS });
     expect(await h.publish('ch1')).to.deep.include({ accepted: false, code: 'CHANNEL_BUSY' });
-    expect(accepted(await h.publish('ch2'))).to.match(STREAM_ID_PATTERN);
+    expect(isValidStreamId(accepted(await h.publish('ch2'))), 'ch2 id').to.equal(true);
   });
 
   it('a quick reconnect gets a new id while the old session still flushes, and the old session\'s teardown never touches it', async () => {
