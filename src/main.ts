@@ -13,6 +13,7 @@ import { observeHlsServed } from './api/served';
 import { workflowRoutes } from './api/workflows';
 import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
+import type { DeliveryObserver } from './callbacks/outbox.types';
 import { sessionVerifier } from './callbacks/session-verifier';
 import { Cluster } from './cluster/cluster';
 import { ConfigError, loadConfig, type Config, type NodeRole } from './config/config';
@@ -79,6 +80,8 @@ interface Core {
   ids: ServerIds;
   /** Cluster mode only. */
   cluster: Cluster | null;
+  /** Event deliveries to the application, counted in the metrics. */
+  eventObserver: DeliveryObserver;
 }
 
 /** Whether this node has a role: every role without a cluster. */
@@ -89,7 +92,12 @@ function hasRole(config: Readonly<Config>, role: NodeRole): boolean {
 async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops, cluster: Cluster | null): Promise<Core> {
   const { metrics, activity } = ops;
   const ids = cluster?.ids ?? LOCAL_IDS;
-  const outbox = new Outbox({ config, logger, options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } } });
+  const eventObserver: DeliveryObserver = { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() };
+  // Cluster mode: this node's outbox hands its events to the cluster's queue in Redis (kept here
+  // while Redis is away); the node delivering that queue reports deliveries to the metrics.
+  const outbox = cluster === null
+    ? new Outbox({ config, logger, options: { observer: eventObserver } })
+    : new Outbox({ config: toClusterQueue(config), logger, transport: cluster.eventTransport });
   await outbox.open();
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
@@ -127,7 +135,12 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
-  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink, ids, cluster };
+  return { outbox, pool, workflows, coordinator, internal, rtmpPort, sink, ids, cluster, eventObserver };
+}
+
+/** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
+function toClusterQueue(config: Readonly<Config>): Pick<Config, 'eventCallback' | 'statePath'> {
+  return { statePath: config.statePath, eventCallback: { ...config.eventCallback, retryMaxMs: Math.min(config.eventCallback.retryMaxMs, 2000) } };
 }
 
 /** Every change of this node's sessions is written to its cluster record soon after. */
@@ -223,7 +236,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const core = await startCore(config, logger, cleanups, ops, cluster);
     const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
     const rtmpPort = config.rtmpEnabled && hasRole(config, 'ingest') ? await startRtmp(config, logger, core, cleanups, ops) : 0;
-    if (cluster !== null) await cluster.start(core.coordinator, { httpPort, rtmpPort, tls: false });
+    if (cluster !== null) await cluster.start(core.coordinator, { httpPort, rtmpPort, tls: false }, { config, options: { observer: core.eventObserver } });
     announce(config, logger, httpPort, rtmpPort);
     started = true;
     let closed: Promise<void> | null = null;

@@ -9,14 +9,18 @@ import type { ClusterConfig } from '../config/config';
 import type { Capacity, Report } from '../coordinator/coordinator.types';
 import type { CloseReason } from '../domain/stream';
 import type { Logger } from '../logging/logger';
+import type { OutboxDependencies } from '../callbacks/outbox';
+import type { EventTransport } from '../callbacks/outbox.types';
 import { RedisChannelClaims } from './channel-claims';
 import { ClusterCommands, parseCloseMessage } from './cluster-commands';
 import { clusterIds, type NodeRecord } from './cluster.types';
 import { KEYS } from './keys';
 import { Membership } from './membership';
 import { nodeIdentity } from './node-identity';
+import { EventDelivery } from './event-delivery';
+import { RedisEventTransport } from './event-queue';
 import { connectRedis, redisClient } from './redis-connection';
-import { defineScripts } from './scripts';
+import { defineScripts, type ClusterScripts } from './scripts';
 
 /** How long start-up waits for Redis before giving up. */
 const START_TIMEOUT_MS = 30_000;
@@ -39,7 +43,11 @@ export class Cluster {
   readonly ids: ReturnType<typeof clusterIds>;
   readonly claims: RedisChannelClaims;
   readonly commands: ClusterCommands;
+  /** Where this node's outbox sends its events: the shared queue in Redis. */
+  readonly eventTransport: EventTransport;
+  readonly #scripts: ClusterScripts;
   #membership: Membership | null = null;
+  #delivery: EventDelivery | null = null;
   #subscriber: Redis | null = null;
   readonly #startedAt = Date.now();
 
@@ -51,7 +59,9 @@ export class Cluster {
     private readonly log: Logger,
   ) {
     this.ids = clusterIds(index);
-    this.claims = new RedisChannelClaims(redis, defineScripts(redis), nodeId, config.nodeTtlMs, log);
+    this.#scripts = defineScripts(redis);
+    this.claims = new RedisChannelClaims(redis, this.#scripts, nodeId, config.nodeTtlMs, log);
+    this.eventTransport = new RedisEventTransport(this.#scripts);
     this.commands = new ClusterCommands(() => this.#requireMembership().liveNodes(), redis, log);
   }
 
@@ -71,8 +81,11 @@ export class Cluster {
     }
   }
 
-  /** Registers the node and starts its heartbeat; close commands from any node reach `local`. */
-  async start(local: LocalNode, listeners: NodeListeners): Promise<void> {
+  /**
+   * Registers the node and starts its heartbeat; close commands from any node reach `local`; the
+   * node competes for delivering the cluster's events (with `events`: the EVENT_CALLBACK_* settings).
+   */
+  async start(local: LocalNode, listeners: NodeListeners, events: Pick<OutboxDependencies, 'config' | 'options'>): Promise<void> {
     this.#membership = new Membership({
       redis: this.redis,
       nodeId: this.nodeId,
@@ -88,6 +101,10 @@ export class Cluster {
     });
     await this.#membership.start();
     await this.#subscribeToCloses(local);
+    if (events.config.eventCallback.url !== '') {
+      this.#delivery = new EventDelivery({ redis: this.redis, scripts: this.#scripts, nodeId: this.nodeId, ttlMs: this.config.nodeTtlMs, outbox: events, logger: this.log });
+      this.#delivery.start();
+    }
   }
 
   /** Something the record shows changed (a session started, ended, got an output). */
@@ -103,6 +120,7 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    await this.#delivery?.close();
     await this.#membership?.close();
     this.#subscriber?.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
@@ -114,7 +132,7 @@ export class Cluster {
   }
 
   async #subscribeToCloses(local: LocalNode): Promise<void> {
-    const subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+    const subscriber = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
     this.#subscriber = subscriber;
     subscriber.on('error', () => undefined); // the command connection logs Redis outages
     subscriber.on('message', (_channel: string, text: string) => {

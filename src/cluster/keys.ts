@@ -14,9 +14,18 @@ export const KEYS = {
   channel: (channel: string) => `castline:channel:${channel}`,
   /** Reserved stream id (ids are unique across nodes). */
   streamId: (streamId: string) => `castline:stream-id:${streamId}`,
+  /** The cluster's shared event queue (a Redis stream, AOF-persisted): entries `event` = OutboxEvent JSON, deleted once delivered. */
+  events: 'castline:events',
+  /** An event id already appended (appends are idempotent: a node's retry after a crash adds nothing). */
+  eventSeen: (eventId: string) => `castline:event-seen:${eventId}`,
+  /** `{nodeId}` of the one node delivering the queue to EVENT_CALLBACK_URL; expires unless refreshed. */
+  eventsLease: 'castline:events:lease',
   /** Pub/sub: close commands, applied by every node to its own sessions. */
   closeCommands: 'castline:close',
 } as const;
 
 /** How long a stream id stays reserved. Ids start with their creation time in ms, so only ids created in the same millisecond can collide: a day covers any clock skew. */
 export const STREAM_ID_RESERVATION_SECONDS = 86_400;
+
+/** How long an appended event id is remembered (a node retries an append within seconds to hours of a crash). */
+export const EVENT_SEEN_SECONDS = 7 * 86_400;

@@ -33,6 +33,13 @@ for i, key in ipairs(KEYS) do
 end
 return lost`;
 
+/** Appends an event to the shared queue once (its id remembered): returns the entry id, or nil when already appended. */
+const APPEND_EVENT = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  return redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
+end
+return false`;
+
 /** This node's cluster-wide number: given once per node id, kept forever. */
 const NODE_INDEX = `
 local i = redis.call('HGET', KEYS[1], ARGV[1])
@@ -48,6 +55,7 @@ export interface ClusterScripts {
   /** numberOfKeys, the keys, the ttl in ms, then one value per key. */
   refreshChannels(numberOfKeys: number, ...keysThenTtlThenValues: Array<string | number>): Promise<number[]>;
   nodeIndex(hashKey: string, seqKey: string, nodeId: string): Promise<number>;
+  appendEvent(queueKey: string, seenKey: string, eventJson: string, seenSeconds: number): Promise<string | null>;
 }
 
 export function defineScripts(redis: Redis): ClusterScripts {
@@ -55,6 +63,7 @@ export function defineScripts(redis: Redis): ClusterScripts {
   redis.defineCommand('releaseChannel', { numberOfKeys: 1, lua: RELEASE_CHANNEL });
   redis.defineCommand('refreshChannels', { lua: REFRESH_CHANNELS });
   redis.defineCommand('nodeIndex', { numberOfKeys: 2, lua: NODE_INDEX });
+  redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
   // defineCommand adds methods ioredis cannot type: this is the one place they are named.
   return redis as unknown as ClusterScripts;
 }
