@@ -28,6 +28,7 @@ import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
+import { pullTokenFor, type PullToken } from './net/pull-token';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
 import { defineConfiguredWorkflows } from './workflows/definition';
@@ -84,6 +85,11 @@ interface Core {
   eventObserver: DeliveryObserver;
 }
 
+/** Cluster mode: pulls between nodes show a token made with CLUSTER_SECRET. */
+function pullTokenOf(config: Readonly<Config>): PullToken | undefined {
+  return config.cluster === null ? undefined : pullTokenFor(config.cluster.secret);
+}
+
 /** Whether this node has a role: every role without a cluster. */
 function hasRole(config: Readonly<Config>, role: NodeRole): boolean {
   return config.cluster === null || config.cluster.roles.includes(role);
@@ -130,7 +136,8 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     idMaxLength: config.idMaxLength,
     logger: log,
   });
-  if (hasRole(config, 'encoder')) coordinator.addEncoder(pool);
+  // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
+  coordinator.addEncoder(cluster === null ? pool : cluster.encoder(pool));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
@@ -164,6 +171,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
       logger,
       serverId: core.ids.wsServer,
       advertised: () => ({ host: advertisedHost, port: httpPort, ssl: false }),
+      pullToken: pullTokenOf(config),
     });
     coordinator.addIngestServer(core.ids.wsServer, () => ws.info());
     ops.parts.ws = ws;
@@ -192,7 +200,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
 async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, ops: Ops): Promise<number> {
   const { coordinator, internal } = core;
   const rtmp = new RtmpIngest({
-    sink: core.sink, config, logger, serverId: core.ids.rtmpServer, advertisedIp: config.cluster?.address, internal: { token: internal!.token, internalApp: INTERNAL_APP },
+    sink: core.sink, config, logger, serverId: core.ids.rtmpServer, advertisedIp: config.cluster?.address, pullToken: pullTokenOf(config), internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
   });
   ops.parts.rtmp = rtmp;

@@ -37,13 +37,32 @@ export class ClusterCommands {
     return { load: nodes.reduce((sum, n) => sum + n.load, 0), capacity, encoderCount };
   }
 
+  /**
+   * Every node's sessions (each with the report id of the encoder node it was placed on), ingest
+   * listeners, and encoder nodes with their load: the streams reserved on them.
+   */
   async report(): Promise<Report> {
     const nodes = await this.#live();
+    const loads = await this.#loads();
+    const encoderIds = new Map(nodes.filter((n) => n.encoder !== null).map((n) => [n.id, n.encoder!.id]));
     return {
-      activeStreams: nodes.flatMap((n) => n.activeStreams),
+      activeStreams: nodes.flatMap((n) =>
+        n.activeStreams.map((s) => {
+          const placed = n.placements[s.streamId];
+          return placed === undefined ? s : { ...s, encoder: encoderIds.get(placed) ?? -1 };
+        }),
+      ),
       streamingServers: nodes.flatMap((n) => n.ingestServers),
-      encoders: nodes.flatMap((n) => (n.encoder === null ? [] : [n.encoder])),
+      encoders: nodes.flatMap((n) => (n.encoder === null ? [] : [{ ...n.encoder, load: Number(loads[n.id] ?? 0) }])),
     };
+  }
+
+  async #loads(): Promise<Record<string, string>> {
+    try {
+      return await this.redis.hgetall(KEYS.encoderLoad);
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
   }
 
   /** Every node closes its sessions of `channel` (`*`) or the one with `streamId`. */

@@ -7,6 +7,7 @@ import type Redis from 'ioredis';
 import { version } from '../../package.json';
 import type { ClusterConfig } from '../config/config';
 import type { Capacity, Report } from '../coordinator/coordinator.types';
+import type { Encoder } from '../domain/jobs';
 import type { CloseReason } from '../domain/stream';
 import type { Logger } from '../logging/logger';
 import type { OutboxDependencies } from '../callbacks/outbox';
@@ -15,8 +16,11 @@ import { RedisChannelClaims } from './channel-claims';
 import { ClusterCommands, parseCloseMessage } from './cluster-commands';
 import { clusterIds, type NodeRecord } from './cluster.types';
 import { KEYS } from './keys';
+import { Mailbox } from './mailbox';
 import { Membership } from './membership';
 import { nodeIdentity } from './node-identity';
+import { ClusterEncoder } from './cluster-encoder';
+import { EncoderService } from './encoder-service';
 import { EventDelivery } from './event-delivery';
 import { RedisEventTransport } from './event-queue';
 import { connectRedis, redisClient } from './redis-connection';
@@ -39,6 +43,12 @@ export interface NodeListeners {
   tls: boolean;
 }
 
+/** This node's encoder pool (encoder role), as the cluster needs it. */
+export interface LocalPool extends Encoder {
+  /** Encodes running now. */
+  readonly active: number;
+}
+
 export class Cluster {
   readonly ids: ReturnType<typeof clusterIds>;
   readonly claims: RedisChannelClaims;
@@ -46,8 +56,11 @@ export class Cluster {
   /** Where this node's outbox sends its events: the shared queue in Redis. */
   readonly eventTransport: EventTransport;
   readonly #scripts: ClusterScripts;
+  readonly #mailbox: Mailbox;
   #membership: Membership | null = null;
   #delivery: EventDelivery | null = null;
+  #encoder: ClusterEncoder | null = null;
+  #pool: LocalPool | null = null;
   #subscriber: Redis | null = null;
   readonly #startedAt = Date.now();
 
@@ -63,6 +76,25 @@ export class Cluster {
     this.claims = new RedisChannelClaims(redis, this.#scripts, nodeId, config.nodeTtlMs, log);
     this.eventTransport = new RedisEventTransport(this.#scripts);
     this.commands = new ClusterCommands(() => this.#requireMembership().liveNodes(), redis, log);
+    this.#mailbox = new Mailbox(redis, nodeId, log);
+  }
+
+  /**
+   * The encoder this node's coordinator uses: placement across the cluster's encoder nodes
+   * (`pool`: this node's own, with the encoder role; it also takes jobs from other nodes).
+   */
+  encoder(pool: LocalPool | null): ClusterEncoder {
+    this.#pool = this.config.roles.includes('encoder') ? pool : null;
+    this.#encoder = new ClusterEncoder({
+      id: this.ids.encoder,
+      nodeId: this.nodeId,
+      scripts: this.#scripts,
+      mailbox: this.#mailbox,
+      local: this.#pool,
+      nodes: () => this.#requireMembership().liveNodes(),
+      logger: this.log,
+    });
+    return this.#encoder;
   }
 
   /** Connects to Redis (waiting up to 30 s) and learns this node's id and number. */
@@ -91,19 +123,31 @@ export class Cluster {
       nodeId: this.nodeId,
       ttlMs: this.config.nodeTtlMs,
       record: () => this.#record(local, listeners),
-      onBeat: async () => {
-        for (const lost of await this.claims.refresh()) {
-          this.log.error({ ch: lost.channel, streamId: lost.streamId }, 'channel taken by another node while this one was cut off from the cluster: closing the stream');
-          local.close(lost.channel, lost.streamId, 'node-lost');
-        }
-      },
+      onBeat: () => this.#onBeat(local),
       logger: this.log,
     });
     await this.#membership.start();
     await this.#subscribeToCloses(local);
+    const service = this.#pool === null ? null : new EncoderService(this.#pool, this.#mailbox, this.log);
+    await this.#mailbox.listen((message) => {
+      if (message.type === 'encode-report') this.#encoder?.onMessage(message);
+      else service?.onMessage(message);
+    });
     if (events.config.eventCallback.url !== '') {
       this.#delivery = new EventDelivery({ redis: this.redis, scripts: this.#scripts, nodeId: this.nodeId, ttlMs: this.config.nodeTtlMs, outbox: events, logger: this.log });
       this.#delivery.start();
+    }
+  }
+
+  /** With each heartbeat: claims refreshed (lost ones closed), placements checked against the live encoder nodes. */
+  async #onBeat(local: LocalNode): Promise<void> {
+    for (const lost of await this.claims.refresh()) {
+      this.log.error({ ch: lost.channel, streamId: lost.streamId }, 'channel taken by another node while this one was cut off from the cluster: closing the stream');
+      local.close(lost.channel, lost.streamId, 'node-lost');
+    }
+    if (this.#encoder !== null && this.#membership !== null) {
+      const [nodes, loads] = await Promise.all([this.#membership.liveNodes(), this.redis.hgetall(KEYS.encoderLoad)]);
+      this.#encoder.observe(nodes, loads);
     }
   }
 
@@ -120,6 +164,7 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    this.#mailbox.close();
     await this.#delivery?.close();
     await this.#membership?.close();
     this.#subscriber?.disconnect();
@@ -146,8 +191,8 @@ export class Cluster {
   #record(local: LocalNode, listeners: NodeListeners): NodeRecord {
     const report = local.report();
     const capacity = local.capacity();
-    const hasEncoder = this.config.roles.includes('encoder');
-    const encoder = report.encoders.find((e) => e.id === this.ids.encoder);
+    const pool = this.#pool;
+    const placements = this.#encoder?.placements() ?? new Map<string, string>();
     return {
       id: this.nodeId,
       index: this.index,
@@ -156,10 +201,11 @@ export class Cluster {
       ...listeners,
       version,
       startedAt: this.#startedAt,
-      encoder: hasEncoder && encoder !== undefined ? encoder : null,
+      encoder: pool === null ? null : { id: this.ids.encoder, capacity: pool.capacity, load: pool.active },
       load: capacity.load,
       ingestServers: report.streamingServers.map((s) => ({ ...s, ip: this.config.address })),
       activeStreams: report.activeStreams,
+      placements: Object.fromEntries(placements),
     };
   }
 }

@@ -26,6 +26,8 @@ export interface NodeRecord {
   load: number;
   ingestServers: Report['streamingServers'];
   activeStreams: Report['activeStreams'];
+  /** Stream id → id of the encoder node encoding it, for this node's streams. */
+  placements: Record<string, string>;
 }
 
 /** Report ids of a node: derived from its cluster-wide number (node 1 keeps the single-node ids). */

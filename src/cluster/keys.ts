@@ -20,6 +20,12 @@ export const KEYS = {
   eventSeen: (eventId: string) => `castline:event-seen:${eventId}`,
   /** `{nodeId}` of the one node delivering the queue to EVENT_CALLBACK_URL; expires unless refreshed. */
   eventsLease: 'castline:events:lease',
+  /** Hash encoder node id → streams placed on it (reserved atomically with `placements`). */
+  encoderLoad: 'castline:encoder-load',
+  /** Hash stream id → the encoder node encoding it. */
+  placements: 'castline:placements',
+  /** A node's mailbox (a Redis stream): encode start/stop for encoder nodes, encoder reports for ingest nodes. */
+  mailbox: (nodeId: string) => `castline:mailbox:${nodeId}`,
   /** Pub/sub: close commands, applied by every node to its own sessions. */
   closeCommands: 'castline:close',
 } as const;

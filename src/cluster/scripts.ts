@@ -40,6 +40,38 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
 end
 return false`;
 
+/**
+ * Places a stream on the encoder node with the most free capacity and reserves it there, in one
+ * step (no two ingest nodes can overbook one encoder). ARGV[1] = stream id, then pairs of live
+ * encoder node id and capacity (-1 = unlimited: free = 1e9 - load). A stream placed before (a
+ * re-placement) frees its old reservation first. Returns the node id, or nil when none has room.
+ */
+const PLACE = `
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then
+  redis.call('HINCRBY', KEYS[1], old, -1)
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+local best, bestFree = false, 0
+for i = 2, #ARGV - 1, 2 do
+  local node, capacity = ARGV[i], tonumber(ARGV[i + 1])
+  local load = tonumber(redis.call('HGET', KEYS[1], node) or '0')
+  local free
+  if capacity < 0 then free = 1e9 - load else free = capacity - load end
+  if free > bestFree then best, bestFree = node, free end
+end
+if not best then return false end
+redis.call('HINCRBY', KEYS[1], best, 1)
+redis.call('HSET', KEYS[2], ARGV[1], best)
+return best`;
+
+/** Frees a stream's reservation (if it still has one on ARGV[2]): returns 1 when freed. */
+const UNPLACE = `
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[2], -1)
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1`;
+
 /** This node's cluster-wide number: given once per node id, kept forever. */
 const NODE_INDEX = `
 local i = redis.call('HGET', KEYS[1], ARGV[1])
@@ -56,6 +88,8 @@ export interface ClusterScripts {
   refreshChannels(numberOfKeys: number, ...keysThenTtlThenValues: Array<string | number>): Promise<number[]>;
   nodeIndex(hashKey: string, seqKey: string, nodeId: string): Promise<number>;
   appendEvent(queueKey: string, seenKey: string, eventJson: string, seenSeconds: number): Promise<string | null>;
+  place(loadKey: string, placementsKey: string, streamId: string, ...nodeCapacityPairs: Array<string | number>): Promise<string | null>;
+  unplace(loadKey: string, placementsKey: string, streamId: string, nodeId: string): Promise<number>;
 }
 
 export function defineScripts(redis: Redis): ClusterScripts {
@@ -64,6 +98,8 @@ export function defineScripts(redis: Redis): ClusterScripts {
   redis.defineCommand('refreshChannels', { lua: REFRESH_CHANNELS });
   redis.defineCommand('nodeIndex', { numberOfKeys: 2, lua: NODE_INDEX });
   redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
+  redis.defineCommand('place', { numberOfKeys: 2, lua: PLACE });
+  redis.defineCommand('unplace', { numberOfKeys: 2, lua: UNPLACE });
   // defineCommand adds methods ioredis cannot type: this is the one place they are named.
   return redis as unknown as ClusterScripts;
 }

@@ -130,6 +130,8 @@ export interface ClusterConfig {
   address: string;
   /** Milliseconds a node's registration (and its channel claims) live without a heartbeat. */
   nodeTtlMs: number;
+  /** CLUSTER_SECRET: what nodes show to pull streams from each other (an HMAC key; at least 16 characters). */
+  secret: string;
 }
 
 interface Variable {
@@ -200,6 +202,7 @@ export const VARIABLES: readonly Variable[] = [
   v('NODE_ROLES', 'ingest,encoder,api', nodeRoles, 'Cluster mode: this node\'s roles, a comma list of ingest (RTMP + WS publish), encoder, api (commands, workflows).'),
   v('NODE_ID', '', nodeId, 'Cluster mode: this node\'s id. Empty: generated once and kept in STATE_PATH/node-id.'),
   v('NODE_ADDRESS', '', text, 'Cluster mode: the host other nodes and the report use to reach this node. Empty: the first non-loopback IPv4 address, else 127.0.0.1.'),
+  v('CLUSTER_SECRET', '', text, 'Cluster mode (required there, 16+ characters, the same on every node): the secret encoder nodes show to pull streams from ingest nodes; outsiders cannot pull.'),
   v('CLUSTER_NODE_TTL_SECONDS', '5', decimal(1, 300), 'Cluster mode: seconds a node stays registered (and keeps its channels) without a heartbeat; it heartbeats every third of that.'),
   v('CASTLINE_CONFIG', '', text, 'Config file with `settings { … }` (these names in lower case; the environment wins) and `workflow` nodes. Default: ./castline.config when it exists.'),
 ];
@@ -361,7 +364,7 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
       wsHeartbeatSeconds: get('WS_HEARTBEAT_SECONDS'),
       wsIdleTimeoutSeconds: get('WS_IDLE_TIMEOUT_SECONDS'),
     },
-    cluster: clusterConfig(get),
+    cluster: clusterConfig(get, problems),
     encoding: {
       capacity: get('ENCODER_CAPACITY'),
       hlsTimeSeconds: get('HLS_TIME_SECONDS'),
@@ -379,16 +382,19 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
   };
 }
 
-function clusterConfig(get: <T>(name: string) => T): ClusterConfig | null {
+function clusterConfig(get: <T>(name: string) => T, problems: string[]): ClusterConfig | null {
   const redisUrl = get<string>('REDIS_URL');
   if (redisUrl === '') return null;
   const address = get<string>('NODE_ADDRESS').trim();
+  const secret = get<string>('CLUSTER_SECRET');
+  if (secret.length < 16) problems.push('CLUSTER_SECRET must be set (at least 16 characters, the same on every node) when REDIS_URL is set');
   return {
     redisUrl,
     roles: get<NodeRole[]>('NODE_ROLES'),
     nodeId: get<string>('NODE_ID'),
     address: address === '' ? firstExternalAddress() : address,
     nodeTtlMs: Math.round(get<number>('CLUSTER_NODE_TTL_SECONDS') * 1000),
+    secret,
   };
 }
 

@@ -317,7 +317,7 @@ export class Coordinator implements PublishSink {
     let bestLoad = Infinity;
     for (const encoder of this.#encoders.values()) {
       const load = loads.get(encoder.id) ?? 0;
-      if (encoder.capacity >= 0 && load >= encoder.capacity) continue;
+      if (encoder.hasRoom !== undefined ? !encoder.hasRoom() : encoder.capacity >= 0 && load >= encoder.capacity) continue;
       if (load < bestLoad) {
         best = encoder;
         bestLoad = load;

@@ -64,6 +64,11 @@ export interface Encoder {
   readonly id: number;
   /** Parallel streams it accepts; -1 = unlimited. */
   readonly capacity: number;
+  /**
+   * Whether it can take another stream now, when it knows better than `capacity` and the
+   * sessions assigned to it (a cluster's encoders: the free capacity across encoder nodes).
+   */
+  hasRoom?(): boolean;
   /** Starts a job; every report goes to `report`. Never throws: failures arrive as an `exited` report. */
   start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle;
 }

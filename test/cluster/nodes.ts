@@ -21,7 +21,7 @@ export async function startNode(cwd: string, name: string, env: Record<string, s
   const proc = startProcess(cwd, {
     HTTP_PORT: String(http), RTMP_PORT: String(rtmp), BIND_ADDRESS: '127.0.0.1', NODE_ADDRESS: '127.0.0.1',
     STATE_PATH: path.join(cwd, `state-${name}`), HLS_FILESYSTEM_PATH: path.join(cwd, 'data'),
-    CLUSTER_NODE_TTL_SECONDS: '1.5', HLS_TIME_SECONDS: '1', HLS_H264_PRESET: 'ultrafast', STUDIO_ENABLED: 'false',
+    CLUSTER_NODE_TTL_SECONDS: '1.5', CLUSTER_SECRET: 'test-cluster-secret-0123456789', HLS_TIME_SECONDS: '1', HLS_H264_PRESET: 'ultrafast', STUDIO_ENABLED: 'false',
     ...env,
   });
   await waitUntil(() => proc.lines().some((l) => l.msg === 'HTTP listening (commands API, WS ingest, HLS files)') || proc.child.exitCode !== null, `node ${name} start`, 40_000);

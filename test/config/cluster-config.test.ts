@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { nodeIdentity } from '../../src/cluster/node-identity';
 import { ConfigError, loadConfig } from '../../src/config/config';
 
-const load = (env: Record<string, string>) => loadConfig({ env, dotenvPath: null, cwd: '/srv/castline' });
+const SECRET = 'a-cluster-secret-of-some-length';
+const load = (env: Record<string, string>) => loadConfig({ env: { CLUSTER_SECRET: SECRET, ...env }, dotenvPath: null, cwd: '/srv/castline' });
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -30,6 +31,13 @@ describe('config: cluster mode', () => {
     expect(c.nodeId).to.equal('');
     expect(c.nodeTtlMs).to.equal(5000);
     expect(c.address).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(c.secret).to.equal(SECRET);
+  });
+
+  it('CLUSTER_SECRET is required in cluster mode, and long enough', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://cache', CLUSTER_SECRET: '' }).join()).to.match(/CLUSTER_SECRET must be set/);
+    expect(problemsOf({ REDIS_URL: 'redis://cache', CLUSTER_SECRET: 'short' }).join()).to.match(/at least 16 characters/);
+    expect(problemsOf({ CLUSTER_SECRET: '' })).to.deep.equal([]); // not needed without REDIS_URL
   });
 
   it('reads roles in any case and order, NODE_ID and NODE_ADDRESS as given', () => {

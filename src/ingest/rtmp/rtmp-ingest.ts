@@ -27,6 +27,7 @@ import type { RefusalCode } from '../../domain/errors';
 import type { CloseReason, PublishDecision, PublishRequest } from '../../domain/stream';
 import type { Logger } from '../../logging/logger';
 import { localHostFor, isWildcardAddress } from '../../net/listen-address';
+import { PULL_TOKEN_PARAM, withPullToken } from '../../net/pull-token';
 import { secretsEqual } from '../../net/secret-compare';
 import type { IngestServerInfo } from '../ingest.types';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
@@ -188,7 +189,7 @@ export class RtmpIngest {
       channel, key, userIp,
       ingest: 'RTMP',
       serverId: this.options.serverId,
-      source: { type: 'RTMP', uri: `rtmp://${this.localHost()}:${this.port}/${channel}/${key}` },
+      source: { type: 'RTMP', uri: this.sourceUri(channel, key) },
       disconnect: (reason) => this.disconnect(publisher, reason),
     };
     let decision: Promise<PublishDecision>;
@@ -367,6 +368,9 @@ export class RtmpIngest {
     if (this.internal.has(`${session.streamApp}/${session.streamName}`)) return;
     const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
     if (!parsed.ok) return refuse(parsed.reason);
+    const pullToken = this.options.pullToken;
+    const given = session.streamQuery?.[PULL_TOKEN_PARAM];
+    if (pullToken !== undefined && !(typeof given === 'string' && secretsEqual(given, pullToken(parsed.channel, parsed.key)))) return refuse('no cluster token', parsed.channel);
     const publisher = this.byChannel.get(parsed.channel);
     const view = publisher === undefined ? null : this.view(publisher);
     const live = view?.state === 'live' ? this.options.sink.livePublisher(parsed.channel) : null;
@@ -394,6 +398,14 @@ export class RtmpIngest {
   }
 
   // ---- addresses ----------------------------------------------------------------------------
+
+  /** Where an encoder pulls a publish from: this node's address (cluster) or the local one, with the cluster token in cluster mode. */
+  private sourceUri(channel: string, key: string): string {
+    const pullToken = this.options.pullToken;
+    const host = pullToken === undefined ? this.localHost() : this.advertisedIp();
+    const uri = `rtmp://${host}:${this.port}/${channel}/${key}`;
+    return pullToken === undefined ? uri : withPullToken(uri, pullToken(channel, key));
+  }
 
   /** How a local encoder reaches the listener. */
   private localHost(): string {

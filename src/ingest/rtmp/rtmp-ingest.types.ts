@@ -26,6 +26,12 @@ export interface RtmpIngestOptions {
   internal?: { token: string; internalApp: string };
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: RefusalCode) => void;
+  /**
+   * Cluster mode: a player of a published channel must show this token for the channel and key as
+   * the `cluster_token` query parameter (`rtmp://host/{channel}/{key}?cluster_token=…`); source
+   * URIs carry it. Absent: the key alone admits a player.
+   */
+  pullToken?: (channel: string, key: string) => string;
 }
 
 export type RtmpPublisherState = 'verifying' | 'live' | 'refused' | 'ended';
