@@ -22,7 +22,6 @@ import { ensureBinaries } from './encoding/binaries';
 import { EncoderPool } from './encoding/pool';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
-import type { StreamEventSink } from './coordinator/coordinator.types';
 import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
@@ -116,7 +115,11 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-  const pool = new EncoderPool({ id: ids.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
+  const pool = new EncoderPool({
+    id: ids.encoder, storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }),
+    onRestart: (reason) => metrics.ffmpegRestart(reason),
+    onOutputsState: cluster === null ? undefined : (job, state) => cluster.outputsState(job, state),
+  });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
@@ -130,7 +133,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
     steps: pool,
     verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
-    events: teeEvents(outbox, ...(activity === null ? [] : [activity]), ...(cluster === null ? [] : [clusterTouch(cluster)])),
+    events: teeEvents(outbox, ...(activity === null ? [] : [activity]), ...(cluster === null ? [] : [cluster.sessionSink])),
     claims: cluster?.claims,
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
     idMaxLength: config.idMaxLength,
@@ -148,12 +151,6 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
 /** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
 function toClusterQueue(config: Readonly<Config>): Pick<Config, 'eventCallback' | 'statePath'> {
   return { statePath: config.statePath, eventCallback: { ...config.eventCallback, retryMaxMs: Math.min(config.eventCallback.retryMaxMs, 2000) } };
-}
-
-/** Every change of this node's sessions is written to its cluster record soon after. */
-function clusterTouch(cluster: Cluster): StreamEventSink {
-  const touch = () => cluster.touch();
-  return { streamStarted: touch, available: touch, streamClosed: touch };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */

@@ -19,10 +19,15 @@ export interface ClusterEncoderOptions {
   nodeId: string;
   scripts: ClusterScripts;
   mailbox: Mailbox;
-  /** This node's own encoder pool when it has the encoder role. */
-  local: Encoder | null;
+  /** Runs a job on this node's own pool (encoder role), else null. */
+  local: { start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle } | null;
   /** The live nodes now. */
   nodes: () => Promise<NodeRecord[]>;
+  /**
+   * How long an encoder node must stay missing before its jobs count as lost (after Redis comes
+   * back, every node re-registers within a heartbeat: a brief absence is no death).
+   */
+  graceMs: number;
   logger: Logger;
 }
 
@@ -45,6 +50,8 @@ export class ClusterEncoder implements Encoder {
   #room = true;
   /** Jobs by `{streamId}/{attempt}`. */
   readonly #jobs = new Map<string, PlacedJob>();
+  /** Encoder nodes seen missing, since when (ms). */
+  readonly #missingSince = new Map<string, number>();
 
   constructor(private readonly options: ClusterEncoderOptions) {
     this.id = options.id;
@@ -82,10 +89,17 @@ export class ClusterEncoder implements Encoder {
   observe(nodes: NodeRecord[], loads: Record<string, string>): void {
     this.#room = nodes.some((n) => n.encoder !== null && (n.encoder.capacity < 0 || Number(loads[n.id] ?? 0) < n.encoder.capacity));
     const alive = new Map(nodes.map((n) => [n.id, n.startedAt]));
-    for (const placed of this.#jobs.values()) {
+    const now = Date.now();
+    for (const id of this.#missingSince.keys()) if (alive.has(id)) this.#missingSince.delete(id);
+    for (const placed of [...this.#jobs.values()]) {
       if (placed.node === null || placed.localHandle !== null || placed.exited) continue;
       const startedAt = alive.get(placed.node);
       if (startedAt === placed.nodeStartedAt) continue;
+      if (startedAt === undefined) {
+        const since = this.#missingSince.get(placed.node) ?? now;
+        this.#missingSince.set(placed.node, since);
+        if (now - since < this.options.graceMs) continue;
+      }
       const why = startedAt === undefined ? 'left the cluster' : 'restarted';
       this.options.logger.warn({ ch: placed.job.channel, streamId: placed.job.streamId, encoderNode: placed.node }, `encoder node ${why}: its job is lost`);
       this.#forward(placed, { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: `encoder node ${placed.node} ${why}` } });

@@ -6,8 +6,9 @@
 import type Redis from 'ioredis';
 import { version } from '../../package.json';
 import type { ClusterConfig } from '../config/config';
-import type { Capacity, Report } from '../coordinator/coordinator.types';
-import type { Encoder } from '../domain/jobs';
+import type { Capacity, Report, StreamEventSink } from '../coordinator/coordinator.types';
+import type { EncodeJob } from '../domain/jobs';
+import type { OutputsState } from '../encoding/outputs';
 import type { CloseReason } from '../domain/stream';
 import type { Logger } from '../logging/logger';
 import type { OutboxDependencies } from '../callbacks/outbox';
@@ -17,10 +18,12 @@ import { ClusterCommands, parseCloseMessage } from './cluster-commands';
 import { clusterIds, type NodeRecord } from './cluster.types';
 import { KEYS } from './keys';
 import { Mailbox } from './mailbox';
+import { NodeJanitor } from './node-janitor';
+import { OutputsMirror } from './outputs-mirror';
 import { Membership } from './membership';
 import { nodeIdentity } from './node-identity';
 import { ClusterEncoder } from './cluster-encoder';
-import { EncoderService } from './encoder-service';
+import { EncoderService, type EncoderPoolPort } from './encoder-service';
 import { EventDelivery } from './event-delivery';
 import { RedisEventTransport } from './event-queue';
 import { connectRedis, redisClient } from './redis-connection';
@@ -44,10 +47,7 @@ export interface NodeListeners {
 }
 
 /** This node's encoder pool (encoder role), as the cluster needs it. */
-export interface LocalPool extends Encoder {
-  /** Encodes running now. */
-  readonly active: number;
-}
+export type LocalPool = EncoderPoolPort;
 
 export class Cluster {
   readonly ids: ReturnType<typeof clusterIds>;
@@ -61,6 +61,15 @@ export class Cluster {
   #delivery: EventDelivery | null = null;
   #encoder: ClusterEncoder | null = null;
   #pool: LocalPool | null = null;
+  #service: EncoderService | null = null;
+  readonly #mirror: OutputsMirror;
+  readonly #janitor: NodeJanitor;
+  /**
+   * The node's sessions as the cluster tracks them (fed by the coordinator's events): each
+   * accepted session is listed under `castline:node-streams:{nodeId}` until it closes, so a
+   * survivor can close it if this node dies; every change is written to the node's record soon.
+   */
+  readonly sessionSink: StreamEventSink;
   #subscriber: Redis | null = null;
   readonly #startedAt = Date.now();
 
@@ -77,6 +86,26 @@ export class Cluster {
     this.eventTransport = new RedisEventTransport(this.#scripts);
     this.commands = new ClusterCommands(() => this.#requireMembership().liveNodes(), redis, log);
     this.#mailbox = new Mailbox(redis, nodeId, log);
+    this.#mirror = new OutputsMirror(redis);
+    this.#janitor = new NodeJanitor(redis, this.#scripts, this.#mailbox, config.nodeTtlMs / 3, log);
+    const track = (what: string, write: () => Promise<unknown>) =>
+      write().catch((err: Error) => log.warn({ err: { message: err.message } }, `cannot record ${what} in Redis now`));
+    this.sessionSink = {
+      streamStarted: (channel, streamId) => {
+        void track('a live session', () => redis.multi().hset(KEYS.nodeStreams(nodeId), streamId, channel).sadd(KEYS.streamNodes, nodeId).exec());
+        this.touch();
+      },
+      available: () => this.touch(),
+      streamClosed: (_channel, streamId) => {
+        void track('a closed session', () => redis.hdel(KEYS.nodeStreams(nodeId), streamId));
+        this.touch();
+      },
+    };
+  }
+
+  /** An encode job's outputs state changed (the pool's `onOutputsState`): kept for a failover. */
+  outputsState(job: EncodeJob, state: OutputsState): void {
+    this.#mirror.save(job.streamId, state);
   }
 
   /**
@@ -85,13 +114,16 @@ export class Cluster {
    */
   encoder(pool: LocalPool | null): ClusterEncoder {
     this.#pool = this.config.roles.includes('encoder') ? pool : null;
+    const service = this.#pool === null ? null : new EncoderService(this.#pool, this.#mirror, this.#mailbox, this.log);
+    this.#service = service;
     this.#encoder = new ClusterEncoder({
       id: this.ids.encoder,
       nodeId: this.nodeId,
       scripts: this.#scripts,
       mailbox: this.#mailbox,
-      local: this.#pool,
+      local: service === null ? null : { start: (job, report) => service.run(job, report) },
       nodes: () => this.#requireMembership().liveNodes(),
+      graceMs: this.config.nodeTtlMs / 3,
       logger: this.log,
     });
     return this.#encoder;
@@ -105,6 +137,8 @@ export class Cluster {
     try {
       await connectRedis(redis, START_TIMEOUT_MS);
       const index = await defineScripts(redis).nodeIndex(KEYS.nodeIndex, KEYS.nodeSeq, nodeId);
+      // Sessions listed from an earlier run are this node's own outbox's to close (server-restart).
+      await redis.del(KEYS.nodeStreams(nodeId));
       log.info({ index, roles: config.roles, address: config.address }, 'joined the cluster');
       return new Cluster(config, nodeId, index, redis, log);
     } catch (err) {
@@ -128,7 +162,7 @@ export class Cluster {
     });
     await this.#membership.start();
     await this.#subscribeToCloses(local);
-    const service = this.#pool === null ? null : new EncoderService(this.#pool, this.#mailbox, this.log);
+    const service = this.#service;
     await this.#mailbox.listen((message) => {
       if (message.type === 'encode-report') this.#encoder?.onMessage(message);
       else service?.onMessage(message);
@@ -145,10 +179,11 @@ export class Cluster {
       this.log.error({ ch: lost.channel, streamId: lost.streamId }, 'channel taken by another node while this one was cut off from the cluster: closing the stream');
       local.close(lost.channel, lost.streamId, 'node-lost');
     }
-    if (this.#encoder !== null && this.#membership !== null) {
-      const [nodes, loads] = await Promise.all([this.#membership.liveNodes(), this.redis.hgetall(KEYS.encoderLoad)]);
-      this.#encoder.observe(nodes, loads);
-    }
+    const janitor = this.#delivery?.delivering() === true;
+    if ((this.#encoder === null && !janitor) || this.#membership === null) return;
+    const [nodes, loads] = await Promise.all([this.#membership.liveNodes(), this.redis.hgetall(KEYS.encoderLoad)]);
+    this.#encoder?.observe(nodes, loads);
+    if (janitor) await this.#janitor.sweep(new Set(nodes.map((n) => n.id)));
   }
 
   /** Something the record shows changed (a session started, ended, got an output). */

@@ -1,21 +1,55 @@
 /**
- * An encoder node's side of placement: jobs arrive in its mailbox from ingest nodes, run in its own
- * encoder pool (pulling the media from the ingest node with the cluster token, writing to the
- * shared HLS_FILESYSTEM_PATH), and every report goes back to the ingest node that sent the job.
+ * An encoder node's side of placement: jobs arrive in its mailbox from ingest nodes (or directly
+ * from this node's own streams), run in its encoder pool (pulling the media from the ingest node
+ * with the cluster token, writing to the shared HLS_FILESYSTEM_PATH), and every report goes back to
+ * the ingest node that sent the job. A job with `attempt > 0` continues the outputs state kept in
+ * Redis (another encoder node died while encoding it).
  */
-import type { Encoder, JobHandle } from '../domain/jobs';
+import type { EncodeJob, EncoderReport, JobHandle } from '../domain/jobs';
+import type { OutputsState } from '../encoding/outputs';
 import type { Logger } from '../logging/logger';
 import type { Mailbox, MailMessage } from './mailbox';
+import type { OutputsMirror } from './outputs-mirror';
+
+/** This node's encoder pool, as the service drives it. */
+export interface EncoderPoolPort {
+  readonly capacity: number;
+  /** Encodes running now. */
+  readonly active: number;
+  start(job: EncodeJob, report: (r: EncoderReport) => void, prior?: OutputsState | null): JobHandle;
+}
 
 export class EncoderService {
-  /** Running jobs by `{streamId}/{attempt}`. */
+  /** Jobs sent by other nodes, running or starting, by `{streamId}/{attempt}`. */
   readonly #jobs = new Map<string, JobHandle>();
 
   constructor(
-    private readonly pool: Encoder,
+    private readonly pool: EncoderPoolPort,
+    private readonly mirror: OutputsMirror,
     private readonly mailbox: Mailbox,
     private readonly log: Logger,
   ) {}
+
+  /** Runs a job on this node's pool (continuing the kept outputs state of a restart). */
+  run(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle {
+    let handle: JobHandle | null = null;
+    let stopped = false;
+    const begin = (prior: OutputsState | null) => {
+      if (stopped) return report({ type: 'exited', clean: true });
+      handle = this.pool.start(job, (r) => {
+        if (r.type === 'exited' && r.clean) this.mirror.forget(job.streamId);
+        report(r);
+      }, prior);
+    };
+    if (job.attempt === 0) begin(null);
+    else this.mirror.load(job.streamId).then(begin, () => begin(null));
+    return {
+      stop: () => {
+        stopped = true;
+        handle?.stop();
+      },
+    };
+  }
 
   onMessage(message: MailMessage): void {
     if (message.type === 'encode-start') {
@@ -23,7 +57,7 @@ export class EncoderService {
       const key = `${job.streamId}/${job.attempt}`;
       this.log.info({ ch: job.channel, streamId: job.streamId, attempt: job.attempt, ingestNode: from }, 'encoding a stream of another node');
       let exited = false;
-      const handle = this.pool.start(job, (report) => {
+      const handle = this.run(job, (report) => {
         if (report.type === 'exited') {
           exited = true;
           this.#jobs.delete(key);
@@ -33,12 +67,9 @@ export class EncoderService {
       // A job refused at once (full, shutting down) has reported `exited` already.
       if (!exited) this.#jobs.set(key, handle);
     } else if (message.type === 'encode-stop') {
-      this.#jobs.get(`${message.streamId}/${message.attempt}`)?.stop();
+      for (const [key, handle] of this.#jobs) {
+        if (key === `${message.streamId}/${message.attempt}` || (message.attempt < 0 && key.startsWith(`${message.streamId}/`))) handle.stop();
+      }
     }
-  }
-
-  /** Jobs running here now. */
-  get running(): number {
-    return this.#jobs.size;
   }
 }

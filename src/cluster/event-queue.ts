@@ -21,7 +21,7 @@ export class RedisEventTransport implements EventTransport {
   constructor(private readonly scripts: ClusterScripts) {}
 
   async send(event: OutboxEvent): Promise<string | null> {
-    await this.scripts.appendEvent(KEYS.events, KEYS.eventSeen(event.id), JSON.stringify(event), EVENT_SEEN_SECONDS);
+    await appendEvent(this.scripts, event);
     return null; // appended now, or already appended before: taken either way (a failure throws)
   }
 }
@@ -64,7 +64,7 @@ export class RedisEventStore implements OutboxStore {
   }
 
   async addEvent(stored: StoredEvent): Promise<void> {
-    await this.scripts.appendEvent(KEYS.events, KEYS.eventSeen(stored.event.id), JSON.stringify(stored.event), EVENT_SEEN_SECONDS);
+    await appendEvent(this.scripts, stored.event);
   }
 
   addClosingEvent(stored: StoredEvent): Promise<void> {
@@ -83,6 +83,12 @@ export class RedisEventStore implements OutboxStore {
 
   /** The connection belongs to the cluster: nothing to close. */
   async close(): Promise<void> {}
+}
+
+/** Appends an event to the queue unless it was appended before (a stream's `stream-closed`: unless one was). */
+export async function appendEvent(scripts: ClusterScripts, event: OutboxEvent): Promise<void> {
+  const seen = event.type === 'stream-closed' ? KEYS.streamClosedSeen(event.streamId) : KEYS.eventSeen(event.id);
+  await scripts.appendEvent(KEYS.events, seen, JSON.stringify(event), EVENT_SEEN_SECONDS);
 }
 
 function parseEntry(fields: string[]): OutboxEvent | null {

@@ -16,16 +16,27 @@ export const KEYS = {
   streamId: (streamId: string) => `castline:stream-id:${streamId}`,
   /** The cluster's shared event queue (a Redis stream, AOF-persisted): entries `event` = OutboxEvent JSON, deleted once delivered. */
   events: 'castline:events',
-  /** An event id already appended (appends are idempotent: a node's retry after a crash adds nothing). */
+  /**
+   * An event already appended (appends are idempotent: a node's retry after a crash adds nothing):
+   * by event id, and for `stream-closed` by stream id (a stream closes once, whoever closes it: its
+   * node after a restart, or a survivor when the node is gone).
+   */
   eventSeen: (eventId: string) => `castline:event-seen:${eventId}`,
+  streamClosedSeen: (streamId: string) => `castline:event-seen:closed:${streamId}`,
   /** `{nodeId}` of the one node delivering the queue to EVENT_CALLBACK_URL; expires unless refreshed. */
   eventsLease: 'castline:events:lease',
   /** Hash encoder node id → streams placed on it (reserved atomically with `placements`). */
   encoderLoad: 'castline:encoder-load',
   /** Hash stream id → the encoder node encoding it. */
   placements: 'castline:placements',
+  /** JSON outputs state of an encoded stream (see outputs-mirror.ts). */
+  outputs: (streamId: string) => `castline:outputs:${streamId}`,
   /** A node's mailbox (a Redis stream): encode start/stop for encoder nodes, encoder reports for ingest nodes. */
   mailbox: (nodeId: string) => `castline:mailbox:${nodeId}`,
+  /** Hash stream id → channel of every live (accepted, not yet closed) session of a node: what a survivor closes when the node dies. */
+  nodeStreams: (nodeId: string) => `castline:node-streams:${nodeId}`,
+  /** Set of node ids that have (or had) live sessions. */
+  streamNodes: 'castline:stream-nodes',
   /** Pub/sub: close commands, applied by every node to its own sessions. */
   closeCommands: 'castline:close',
 } as const;

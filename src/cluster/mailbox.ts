@@ -13,6 +13,7 @@ import { KEYS } from './keys';
 export type MailMessage =
   /** To an encoder node: encode this job (from the ingest node `from`, which gets the reports). */
   | { type: 'encode-start'; from: string; job: EncodeJob }
+  /** `attempt` -1: whatever attempt runs (the stream's ingest node is gone). */
   | { type: 'encode-stop'; streamId: string; attempt: number }
   /** To an ingest node: what the encoder node reports about a job. */
   | { type: 'encode-report'; streamId: string; attempt: number; report: EncoderReport };
