@@ -42,6 +42,14 @@ export function closeReasonFor(code: string | undefined): CloseReason {
       return 'input-stalled';
     case 'INVALID_MEDIA':
       return 'invalid-media';
+    case 'STORAGE_FULL':
+      return 'storage-full';
+    case 'STORAGE_ERROR':
+      return 'storage-error';
+    case 'STORAGE_FULL':
+      return 'storage-full';
+    case 'STORAGE_ERROR':
+      return 'storage-error';
     default:
       return 'encoder-failed';
   }

@@ -18,11 +18,13 @@ import { sessionVerifier } from './callbacks/session-verifier';
 import { Cluster } from './cluster/cluster';
 import { ConfigError, loadConfig, type Config, type NodeRole } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
+import { withEncodingLimits } from './coordinator/limited-verifier';
 import { ensureBinaries } from './encoding/binaries';
+import { endCrashedStream } from './encoding/crashed-outputs';
 import { EncoderPool } from './encoding/pool';
+import type { PublishSink } from './ingest/ingest.types';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
-import type { PublishSink } from './ingest/ingest.types';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
@@ -30,6 +32,8 @@ import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { pullTokenFor, type PullToken } from './net/pull-token';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
+import { FileStorage } from './storage/filesystem';
+import { storageAdmission } from './storage/storage-errors';
 import { defineConfiguredWorkflows } from './workflows/definition';
 import { INTERNAL_APP, InternalRtmp } from './workflows/internal-rtmp';
 import { PullSources } from './workflows/pull-sources';
@@ -100,9 +104,10 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const eventObserver: DeliveryObserver = { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() };
   // Cluster mode: this node's outbox hands its events to the cluster's queue in Redis (kept here
   // while Redis is away); the node delivering that queue reports deliveries to the metrics.
+  const beforeRestartClose = endCrashedStreamHook(new FileStorage(config.hlsFilesystemPath), logger);
   const outbox = cluster === null
-    ? new Outbox({ config, logger, options: { observer: eventObserver } })
-    : new Outbox({ config: toClusterQueue(config), logger, transport: cluster.eventTransport });
+    ? new Outbox({ config, logger, beforeRestartClose, options: { observer: eventObserver } })
+    : new Outbox({ config: toClusterQueue(config), logger, beforeRestartClose, transport: cluster.eventTransport });
   await outbox.open();
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
@@ -110,7 +115,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     await Promise.race([outbox.idle(), sleep(3000, undefined, { ref: false })]);
     await outbox.close();
   });
-  const client = new KeyVerificationClient({ config, logger });
+  const client = new KeyVerificationClient({ config, logger, maxAnswerBytes: config.limits.keyVerificationAnswerBytes });
   cleanups.push(() => client.close());
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
@@ -132,7 +137,8 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const coordinator = new Coordinator({
     workflows: new SessionRouter(workflows, { hlsRoot: config.hlsFilesystemPath, internal }),
     steps: pool,
-    verifier: sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)),
+    verifier: withEncodingLimits(sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)), config.limits.encoding, log),
+    storageAdmission: () => storageAdmission(config.hlsFilesystemPath, config.limits.storageMinFreeBytes),
     events: teeEvents(outbox, ...(activity === null ? [] : [activity]), ...(cluster === null ? [] : [cluster.sessionSink])),
     claims: cluster?.claims,
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
@@ -199,6 +205,7 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   const rtmp = new RtmpIngest({
     sink: core.sink, config, logger, serverId: core.ids.rtmpServer, advertisedIp: config.cluster?.address, pullToken: pullTokenOf(config), internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
+    limits: { maxPerIp: config.ingest.maxIpConcurrentConnections, whitelist: config.ingest.concurrentLimitWhitelist, maxPending: config.limits.rtmpPendingHandshakes },
   });
   ops.parts.rtmp = rtmp;
   await rtmp.start();
@@ -209,6 +216,14 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   pulls.start();
   cleanups.push(() => pulls.close());
   return rtmp.port;
+}
+
+/** Ends the playlists of a stream that was live when the process died (before its server-restart close is sent). */
+function endCrashedStreamHook(storage: FileStorage, logger: Logger): (channel: string, streamId: string) => Promise<void> {
+  return async (channel, streamId) => {
+    const rewritten = await endCrashedStream(storage, { channel, streamId });
+    if (rewritten.length > 0) logger.info({ ch: channel, streamId, playlists: rewritten }, 'playlists of a stream cut by a crash ended');
+  };
 }
 
 /** One line per listener, and the warnings an operator should see at start-up. */

@@ -1,11 +1,12 @@
 /**
  * Read-only serving of the generated outputs under HLS_FILESYSTEM_PATH: `/hls/…` and
  * `/img-preview/…` only (castline's state is never reachable). Every path segment is checked
- * before it touches the disk; playlists are written atomically by the encoder (temp + rename), so
+ * before it touches the disk, and what was opened must really lie under the root (a symlink
+ * leading out of it is a 404, see storage/contain.ts); playlists are written atomically by the encoder (temp + rename), so
  * a reader never sees a half-written one. CORS is open so browser players on other origins work.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { readContained } from '../storage/contain';
 import type { Route } from './api.types';
 import { errorResponse } from './json';
 
@@ -36,13 +37,10 @@ export function fileRoutes(root: string): Route[] {
     handler: async (req) => {
       const file = resolveOutputPath(root, top, req.params['*']);
       if (file === null) return errorResponse('NOT_FOUND', 'no such file');
-      try {
-        const body = await fs.readFile(file);
-        const { type, cache } = TYPES[path.extname(file)];
-        return { status: 200, headers: { 'Content-Type': type, 'Cache-Control': cache, 'Access-Control-Allow-Origin': '*' }, body };
-      } catch {
-        return errorResponse('NOT_FOUND', 'no such file');
-      }
+      const body = await readContained(path.join(root, top), file).catch(() => null);
+      if (body === null) return errorResponse('NOT_FOUND', 'no such file');
+      const { type, cache } = TYPES[path.extname(file)];
+      return { status: 200, headers: { 'Content-Type': type, 'Cache-Control': cache, 'Access-Control-Allow-Origin': '*' }, body };
     },
   }));
 }

@@ -24,6 +24,12 @@ export interface CallbackRequestOptions {
   timeoutMs: number;
   agents: CallbackAgents;
   signal?: AbortSignal;
+  /**
+   * Largest answer accepted, in bytes: the header block (Node's `maxHeaderSize`: larger is a parse
+   * error, rejected) plus the body (larger: the connection is destroyed, the status already
+   * resolved stands). Default: Node's header limit, body unbounded within the deadline.
+   */
+  maxAnswerBytes?: number;
 }
 
 export class CallbackTimeoutError extends Error {
@@ -85,6 +91,7 @@ export function postEmpty(options: CallbackRequestOptions): Promise<CallbackResp
         method: 'POST',
         agent: secure ? options.agents.https : options.agents.http,
         headers: { ...options.headers, 'content-length': '0' },
+        ...(options.maxAnswerBytes !== undefined ? { maxHeaderSize: options.maxAnswerBytes } : {}),
       });
     } catch (err) {
       done();
@@ -98,6 +105,7 @@ export function postEmpty(options: CallbackRequestOptions): Promise<CallbackResp
     req.on('response', (res) => {
       res.on('error', () => undefined); // a reset while draining: the status is already known
       res.on('close', done);
+      if (options.maxAnswerBytes !== undefined) boundBody(res, options.maxAnswerBytes);
       res.resume();
       if (!settled) {
         settled = true;
@@ -105,6 +113,15 @@ export function postEmpty(options: CallbackRequestOptions): Promise<CallbackResp
       }
     });
     req.end();
+  });
+}
+
+/** Destroys the answer once its body passes `max` bytes (the status was already read). */
+function boundBody(res: http.IncomingMessage, max: number): void {
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > max) res.destroy(new Error(`answer body larger than ${max} bytes`));
   });
 }
 

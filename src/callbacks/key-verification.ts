@@ -18,6 +18,8 @@ export type { KeyVerificationRequest, KeyVerificationAnswer } from './key-verifi
 export interface KeyVerificationClientOptions {
   config: Pick<Config, 'keyVerification' | 'defaults'>;
   logger: Logger;
+  /** Largest answer (headers + body) accepted, in bytes; a larger one refuses the key. Default: unbounded (Node's header limit). */
+  maxAnswerBytes?: number;
 }
 
 /** Per-call settings that replace the configured ones (a workflow's verify_key / hls_ladder arguments). */
@@ -59,7 +61,7 @@ export class KeyVerificationClient {
     };
     if (this.authorization !== null) headers['authorization'] = this.authorization;
     try {
-      const res = await postEmpty({ url, headers, timeoutMs: keyVerification.timeoutMs, agents: this.agents, signal });
+      const res = await postEmpty({ url, headers, timeoutMs: keyVerification.timeoutMs, agents: this.agents, signal, maxAnswerBytes: this.options.maxAnswerBytes });
       if (res.status !== 200) return { accepted: false, reason: `key verification answered status ${res.status}` };
       const { settings, warnings } = parseStreamSettings(
         { record: single(res.headers['x-record']), previews: single(res.headers['x-previews']), resolutions: single(res.headers['x-resolutions']) },

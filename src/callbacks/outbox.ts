@@ -33,6 +33,12 @@ export interface OutboxDependencies {
   store?: OutboxStore;
   /** Replaces the HTTP POST to EVENT_CALLBACK_URL (cluster mode: the shared queue in Redis). */
   transport?: EventTransport;
+  /**
+   * Called on `open()` for every stream that was live when the process died, before its
+   * `server-restart` stream-closed is enqueued (main ends its playlists). A failure is logged; the
+   * event is sent anyway.
+   */
+  beforeRestartClose?: (channel: string, streamId: string) => Promise<void>;
 }
 
 interface Entry {
@@ -110,6 +116,8 @@ export class Outbox implements EventOutbox {
     }
     for (const marker of contents.live) {
       this.logger.info({ ch: marker.channel, streamId: marker.streamId }, 'stream was live when castline stopped: sending stream-closed (server-restart)');
+      await this.deps.beforeRestartClose?.(marker.channel, marker.streamId).catch((err: unknown) =>
+        this.logger.error({ ch: marker.channel, streamId: marker.streamId, err }, 'could not end the playlists of a stream that was live'));
       this.streamClosed(marker.channel, marker.streamId, 'server-restart');
     }
     if (contents.discarded > 0) this.logger.error({ discarded: contents.discarded }, 'unreadable outbox records removed');

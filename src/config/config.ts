@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import type { EncodingLimits } from '../domain/settings';
 import { LOG_LEVELS, type LogLevel } from '../logging/logger';
 import { ConfigSyntaxError, parseConfigText, type WorkflowNode } from './config-format';
 import { validateSettingsDefaults } from './stream-settings';
@@ -113,6 +114,18 @@ export interface Config {
     /** ffmpeg restarts allowed per stream while the publisher is live. */
     maxRestarts: number;
   };
+
+  /** Bounds against hostile or mistaken input (issue 13); each is a documented variable. */
+  limits: {
+    /** Ladder and previews: MAX_RENDITIONS, RENDITION_MIN/MAX_DIMENSION, RENDITION_MIN/MAX_FPS, PREVIEW_MIN_INTERVAL_SECONDS. */
+    encoding: EncodingLimits;
+    /** Largest key-verification answer (headers + body) accepted, in bytes; larger refuses the key. */
+    keyVerificationAnswerBytes: number;
+    /** RTMP connections that have not yet asked to publish or play, across all addresses. */
+    rtmpPendingHandshakes: number;
+    /** Free space the output root needs for a new publish to be accepted, in bytes. */
+    storageMinFreeBytes: number;
+  };
 }
 
 export const NODE_ROLES = ['ingest', 'encoder', 'api'] as const;
@@ -180,7 +193,7 @@ export const VARIABLES: readonly Variable[] = [
   v('COMMANDS_API_AUTH_TOKEN', '', text, 'Token for Bearer commands auth.'),
   v('METRICS_AUTH_TOKEN', '', text, 'Bearer token required on GET /metrics. Empty: /metrics takes the commands API credentials (open without COMMANDS_API_AUTH).'),
   v('STUDIO_ENABLED', 'true', boolean, 'Serve the /studio/ page (publish, watch, streams, events) and its API.'),
-  v('MAX_IP_CONCURRENT_CONNECTIONS', '4', integer(1, 1_000_000), 'WS connections (publish + receive + probe) allowed from one IP at once. Loopback is exempt.'),
+  v('MAX_IP_CONCURRENT_CONNECTIONS', '4', integer(1, 1_000_000), 'WS connections (publish + receive + probe) allowed from one IP at once, and RTMP connections (counted separately). Loopback is exempt.'),
   v('CONCURRENT_LIMIT_WHITELIST', '', text, 'Comma-separated IPs and CIDRs exempt from the per-IP limit; `*` exempts everyone.'),
   v('GOP_CACHE_SIZE_MB', '16', decimal(0.1, 4096), 'Media held per WS stream for late receivers, in MiB (the container header is always kept).'),
   v('WS_MAX_MESSAGE_SIZE_MB', '8', decimal(0.01, 1024), 'Largest WS message accepted, in MiB; a larger one closes the connection with ERROR:.'),
@@ -198,6 +211,15 @@ export const VARIABLES: readonly Variable[] = [
   v('ENCODE_STOP_GRACE_SECONDS', '10', decimal(0, 600), 'Seconds ffmpeg gets to flush its last segment after the stream ends.'),
   v('ENCODER_STALL_TIMEOUT_SECONDS', '30', decimal(1, 3600), 'Seconds without input after which a stream is ended.'),
   v('ENCODER_MAX_RESTARTS', '3', integer(0, 100), 'ffmpeg restarts allowed per stream while its publisher is live.'),
+  v('MAX_RENDITIONS', '8', integer(1, 64), 'Renditions per stream (ORIGINAL counts as one); extra rungs are dropped with a warning naming them.'),
+  v('RENDITION_MIN_DIMENSION', '16', integer(2, 16384), 'Smallest width or height of a rung or preview, in pixels; smaller rungs are dropped, smaller previews disabled.'),
+  v('RENDITION_MAX_DIMENSION', '4096', integer(2, 16384), 'Largest width or height of a rung or preview, in pixels; larger rungs are dropped, larger previews disabled.'),
+  v('RENDITION_MIN_FPS', '1', integer(1, 1000), 'Lowest frame rate a rung may ask for; lower is raised to it.'),
+  v('RENDITION_MAX_FPS', '60', integer(1, 1000), 'Highest frame rate a rung may ask for; higher is lowered to it.'),
+  v('PREVIEW_MIN_INTERVAL_SECONDS', '1', decimal(0.5, 86400), 'Shortest preview interval in seconds (at least 0.5); shorter disables the previews with a warning.'),
+  v('KEY_VERIFICATION_MAX_ANSWER_BYTES', '8192', integer(1024, 1048576), 'Largest key-verification answer (headers + body) in bytes; a larger one refuses the key.'),
+  v('RTMP_MAX_PENDING_HANDSHAKES', '64', integer(1, 1_000_000), 'RTMP connections (all addresses) that have not yet asked to publish or play; more are closed at once.'),
+  v('STORAGE_MIN_FREE_MB', '64', decimal(0, 16_777_216), 'Free space HLS_FILESYSTEM_PATH needs, in MiB, for a new publish to be accepted (refused with STORAGE_FULL below it).'),
   v('REDIS_URL', '', redisUrlOrEmpty, 'Cluster mode: the Redis every node shares (`redis://host:6379/0`). Empty: one node, no Redis.'),
   v('NODE_ROLES', 'ingest,encoder,api', nodeRoles, 'Cluster mode: this node\'s roles, a comma list of ingest (RTMP + WS publish), encoder, api (commands, workflows).'),
   v('NODE_ID', '', nodeId, 'Cluster mode: this node\'s id. Empty: generated once and kept in STATE_PATH/node-id.'),
@@ -379,6 +401,27 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
       stallTimeoutSeconds: get('ENCODER_STALL_TIMEOUT_SECONDS'),
       maxRestarts: get('ENCODER_MAX_RESTARTS'),
     },
+    limits: limitsConfig(get, problems),
+  };
+}
+
+/** The `limits` section (issue 13); contradictory bounds are added to `problems`. */
+function limitsConfig(get: <T>(name: string) => T, problems: string[]): Config['limits'] {
+  const encoding: EncodingLimits = {
+    maxRenditions: get('MAX_RENDITIONS'),
+    minDimension: get('RENDITION_MIN_DIMENSION'),
+    maxDimension: get('RENDITION_MAX_DIMENSION'),
+    minFps: get('RENDITION_MIN_FPS'),
+    maxFps: get('RENDITION_MAX_FPS'),
+    previewMinIntervalSeconds: get('PREVIEW_MIN_INTERVAL_SECONDS'),
+  };
+  if (encoding.minDimension > encoding.maxDimension) problems.push(`RENDITION_MIN_DIMENSION (${encoding.minDimension}) must not exceed RENDITION_MAX_DIMENSION (${encoding.maxDimension})`);
+  if (encoding.minFps > encoding.maxFps) problems.push(`RENDITION_MIN_FPS (${encoding.minFps}) must not exceed RENDITION_MAX_FPS (${encoding.maxFps})`);
+  return {
+    encoding,
+    keyVerificationAnswerBytes: get('KEY_VERIFICATION_MAX_ANSWER_BYTES'),
+    rtmpPendingHandshakes: get('RTMP_MAX_PENDING_HANDSHAKES'),
+    storageMinFreeBytes: Math.round(get<number>('STORAGE_MIN_FREE_MB') * 1024 * 1024),
   };
 }
 

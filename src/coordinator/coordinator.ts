@@ -91,6 +91,8 @@ export class Coordinator implements PublishSink {
     if (!isValidName(channel, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid channel');
     if (!isValidName(key, this.#options.idMaxLength)) return refused('INVALID_ID', 'invalid key');
     if (this.#shuttingDown) return refused('SHUTTING_DOWN', 'server shutting down');
+    const storage = this.#options.storageAdmission?.() ?? null;
+    if (storage !== null) return refused(storage.code, storage.message);
     if (this.#holder(channel) !== null) return refused('CHANNEL_BUSY', `channel ${channel} is already live`);
     const route = this.#options.workflows.route(request);
     if (!route.ok) return refused(route.code, route.message);

@@ -52,6 +52,8 @@ export interface ChannelClaims {
 
 export interface CoordinatorOptions {
   verifier: SessionVerifier;
+  /** Whether the output storage can take a new stream (null: yes); checked on every publish. None: always. */
+  storageAdmission?: () => { code: 'STORAGE_FULL' | 'STORAGE_ERROR'; message: string } | null;
   events: StreamEventSink;
   policy: StreamPolicy;
   idMaxLength: number;

@@ -21,6 +21,10 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_CONNECTIONS: { status: 429 },
   MESSAGE_TOO_LARGE: { status: 400 },
   INVALID_MEDIA: { status: 400 },
+  /** The output storage is full (a publish is refused until there is room). */
+  STORAGE_FULL: { status: 507, refusal: true },
+  /** The output storage cannot be written. */
+  STORAGE_ERROR: { status: 503, refusal: true },
   INTERNAL: { status: 500 },
 } as const satisfies Record<string, { status: number; refusal?: true }>;
 

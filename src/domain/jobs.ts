@@ -25,6 +25,10 @@ export const JOB_ERROR_CODES = [
   'SHUTTING_DOWN',
   /** A media step failed after its own restarts. */
   'STEP_FAILED',
+  /** The output storage is full: not restarted. */
+  'STORAGE_FULL',
+  /** The output storage cannot be written: not restarted. */
+  'STORAGE_ERROR',
 ] as const;
 export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];
 
@@ -94,8 +98,11 @@ export interface StepJob {
 }
 
 export type MediaStep =
-  /** HLS (copy) into `directory` (absolute, already confined under the output root): `{name}.m3u8` + segments. */
-  | { type: 'ffmpeg_hls'; directory: string; name: string; durationSeconds: number; count: number }
+  /**
+   * HLS (copy) into `directory` (absolute, confined under the output root by text): `{name}.m3u8` +
+   * segments. `root` (the output root): the folder must also lie under it by real path (no symlink out).
+   */
+  | { type: 'ffmpeg_hls'; directory: string; name: string; durationSeconds: number; count: number; root?: string }
   /** Restream (copy, FLV) to an RTMP URL. */
   | { type: 'ffmpeg_push'; target: string }
   /** Transcode and publish the result (FLV) to `output` (an internal RTMP URL of castline's own server). */

@@ -30,3 +30,17 @@ export interface StreamSettings {
   /** null = no previews. */
   previews: PreviewSettings | null;
 }
+
+/** Bounds every session's settings are held to (`MAX_RENDITIONS`, `RENDITION_*`, `PREVIEW_MIN_INTERVAL_SECONDS`). */
+export interface EncodingLimits {
+  /** Renditions per stream, ORIGINAL included. */
+  maxRenditions: number;
+  /** Smallest and largest width or height of a rung or preview, in pixels. */
+  minDimension: number;
+  maxDimension: number;
+  /** Frame rate bounds of a rung that sets one. */
+  minFps: number;
+  maxFps: number;
+  /** Shortest preview interval, in seconds. */
+  previewMinIntervalSeconds: number;
+}

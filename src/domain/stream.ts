@@ -22,6 +22,10 @@ export const CLOSE_REASONS = [
   'input-stalled',
   'invalid-media',
   'workflow-removed',
+  /** The output storage is full (ENOSPC, EDQUOT). */
+  'storage-full',
+  /** The output storage cannot be written (EROFS, EACCES, EPERM, a symlink out of the root). */
+  'storage-error',
   /** Cluster mode: the node holding the stream left the cluster (died, or lost Redis beyond its TTL). */
   'node-lost',
 ] as const;

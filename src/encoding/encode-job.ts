@@ -11,6 +11,7 @@
  */
 import type { EncoderReport } from '../domain/jobs';
 import { FileStorage } from '../storage/filesystem';
+import { storageFaultInStderr, storageFaultOf, type StorageFault } from '../storage/storage-errors';
 import { classifyEncodeExit, encodeExitReport, encodeFailed, type EncodeExited, type EncodeRunOutcome } from './encode-run-outcome';
 import { buildFfmpegArgs, type EncodingOptions } from './ffmpeg-args';
 import { FfmpegRun, watchRun } from './ffmpeg-run';
@@ -36,6 +37,8 @@ export class EncodeJobRunner {
   private readonly ref: StreamRef;
   private readonly storage: FileStorage;
   private readonly stopper = new AbortController();
+  /** The first storage failure met (full, not writable): the job ends with it, no restart. */
+  private storageFault: StorageFault | null = null;
 
   constructor(private readonly task: Omit<WorkerTask, 'port'>, private readonly post: (message: WorkerToMain) => void) {
     this.ref = { channel: task.job.channel, streamId: task.job.streamId };
@@ -45,6 +48,20 @@ export class EncodeJobRunner {
   /** Graceful stop (idempotent). */
   stop(): void {
     this.stopper.abort();
+  }
+
+  /**
+   * Records a storage failure (the first one wins) and stops the job: writing on is pointless.
+   * Returns false for an error that is not a storage failure.
+   */
+  private noteStorageError(err: unknown): boolean {
+    const fault = storageFaultOf(err, this.storage.root);
+    if (fault === null) return false;
+    if (this.storageFault === null) {
+      this.storageFault = fault;
+      this.stopper.abort();
+    }
+    return true;
   }
 
   private get options(): JobOptions {
@@ -85,17 +102,27 @@ export class EncodeJobRunner {
         crashed: (outcome) => outcome.kind === 'crashed',
         beforeRestart: () => publishing.restart(),
       }, this.restartPolicy, this.stopper.signal);
-      await publishing.end();
-      await publishing.flush();
-      const last: EncodeRunOutcome = end.kind === 'ran' ? end.outcome : { kind: 'ended' };
+      await this.endOutputs(publishing);
+      const last: EncodeRunOutcome = this.storageFault !== null ? { kind: 'storage', fault: this.storageFault } : end.kind === 'ran' ? end.outcome : { kind: 'ended' };
       return encodeExitReport(last, end.restarts, this.options.stallTimeoutSeconds);
     } catch (err) {
       if (outputs) await outputs.end().catch(() => undefined);
       if (err instanceof ProbeError) return encodeFailed(err.code, err.message);
+      if (this.noteStorageError(err)) return encodeFailed(this.storageFault!.code, this.storageFault!.message);
       return encodeFailed('START_FAILED', (err as Error).message);
     } finally {
       (probedInput as WsInput | null)?.close();
       await this.storage.removeTree(`.staging/${this.ref.channel}/${this.ref.streamId}`).catch(() => undefined);
+    }
+  }
+
+  /** Ends the playlists and waits for every write; a storage failure there is noted, not thrown. */
+  private async endOutputs(publishing: StreamOutputs): Promise<void> {
+    try {
+      await publishing.end();
+      await publishing.flush();
+    } catch (err) {
+      if (!this.noteStorageError(err)) throw err;
     }
   }
 
@@ -210,7 +237,7 @@ export class EncodeJobRunner {
     const pid = ffmpeg.pid;
     if (pid) this.post({ type: 'child', pid, alive: true });
     if (input) input.attach((chunk) => ffmpeg.write(chunk), () => ffmpeg.endInput());
-    const segments = new SegmentWatcher(state, staging, outputs);
+    const segments = new SegmentWatcher(state, staging, outputs, (err) => this.noteStorageError(err));
     segments.start();
     // Stall watchdog (neither input bytes nor encoding progress) and graceful stop.
     const watch = watchRun(ffmpeg, {
@@ -230,6 +257,9 @@ export class EncodeJobRunner {
     const inputEndedCleanly = inputEnded && input?.endError === null;
     input?.close();
     await this.storage.removeTree(staging.rel).catch(() => undefined);
-    return classifyEncodeExit(exit, { stalled: watch.stalled(), stoppedByUs: watch.stoppedByUs(), produced: segments.produced, inputEnded, inputEndedCleanly });
+    if (this.storageFault !== null) return { kind: 'storage', fault: this.storageFault };
+    const facts = { stalled: watch.stalled(), stoppedByUs: watch.stoppedByUs(), produced: segments.produced, inputEnded, inputEndedCleanly };
+    const ffmpegFault = facts.stalled || facts.stoppedByUs || exit.code === 0 ? null : storageFaultInStderr(exit.stderrTail, staging.rel, this.storage.root);
+    return ffmpegFault !== null ? { kind: 'storage', fault: ffmpegFault } : classifyEncodeExit(exit, facts);
   }
 }

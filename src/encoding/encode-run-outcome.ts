@@ -3,11 +3,14 @@
  * it produced; and the `exited` report the job ends with. Pure.
  */
 import type { EncoderReport, JobErrorCode } from '../domain/jobs';
+import type { StorageFault } from '../storage/storage-errors';
 import { stderrSummary } from './ffmpeg-console';
 import type { FfmpegExit } from './ffmpeg-run';
 
 export type EncodeRunOutcome =
   | { kind: 'ended' }
+  /** The output storage failed (full, not writable): not worth a restart. */
+  | { kind: 'storage'; fault: StorageFault }
   | { kind: 'stalled' }
   | { kind: 'invalid'; message: string }
   | { kind: 'crashed'; message: string };
@@ -44,6 +47,7 @@ export function classifyEncodeExit(exit: FfmpegExit, run: EncodeRunFacts): Encod
 export function encodeExitReport(outcome: EncodeRunOutcome, restarts: number, stallTimeoutSeconds: number): EncodeExited {
   switch (outcome.kind) {
     case 'ended': return { type: 'exited', clean: true };
+    case 'storage': return encodeFailed(outcome.fault.code, outcome.fault.message);
     case 'stalled': return encodeFailed('INPUT_STALLED', `no input for ${stallTimeoutSeconds} s`);
     case 'invalid': return encodeFailed('INVALID_MEDIA', outcome.message);
     case 'crashed': return encodeFailed('ENCODER_CRASHED', `${outcome.message} (after ${restarts} restart(s))`);

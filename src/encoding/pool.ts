@@ -205,6 +205,9 @@ export class EncoderPool implements Encoder, StepRunner {
       // A crashed stream's outputs are kept for a while: the stream actor may restart it (`attempt > 0`).
       onEnded: (active, exited) => {
         this.resumed.delete(`${active.job.channel}/${active.job.streamId}`);
+        if (exited.error?.code === 'STORAGE_FULL' || exited.error?.code === 'STORAGE_ERROR') {
+          this.logger.error({ ch: active.job.channel, streamId: active.job.streamId, code: exited.error.code, detail: exited.error.message }, 'output storage failed: stream closed, no restart');
+        }
         if (exited.clean || !active.state || this.closing) return;
         const key = `${active.job.channel}/${active.job.streamId}`;
         const timer = setTimeout(() => this.retained.delete(key), this.retainMs);

@@ -32,6 +32,8 @@ export class SegmentWatcher {
     private readonly state: OutputsState,
     private readonly folders: StagingFolders,
     private readonly outputs: Pick<StreamOutputs, 'addSegment' | 'setPreviewCount'>,
+    /** A failed publication (e.g. the storage is full); the scan goes on at the next trigger. */
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     this.lists = state.renditions.map(() => ({ reader: new SegmentListReader(), offset: 0 }));
   }
@@ -40,7 +42,7 @@ export class SegmentWatcher {
     this.watchers = this.folders.renditionDirs.map((dir) => {
       try {
         const w = fs.watch(dir, (_event, file) => {
-          if (file === 'list.csv') void this.scan(false).catch(() => undefined);
+          if (file === 'list.csv') void this.scan(false).catch(this.onError);
         });
         w.on('error', () => undefined);
         return w;
@@ -48,7 +50,7 @@ export class SegmentWatcher {
         return null;
       }
     });
-    this.timer = setInterval(() => void this.scan(false).catch(() => undefined), POLL_MS);
+    this.timer = setInterval(() => void this.scan(false).catch(this.onError), POLL_MS);
   }
 
   /** No more triggers (ffmpeg exited). */
@@ -62,7 +64,7 @@ export class SegmentWatcher {
   /** After ffmpeg exited: waits for a scan under way, then reads the lists to their end (a last line without newline too). */
   async finalScan(): Promise<void> {
     while (this.scanning) await new Promise((r) => setTimeout(r, 20));
-    await this.scan(true).catch(() => undefined);
+    await this.scan(true).catch(this.onError);
   }
 
   private async scan(final: boolean): Promise<void> {

@@ -17,7 +17,9 @@
  *   continues it (`append_list`: numbering goes on after an `#EXT-X-DISCONTINUITY`).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { JobErrorCode } from '../domain/jobs';
+import { ensureContainedDir } from '../storage/contain';
 import { stderrSummary } from './ffmpeg-console';
 import { FfmpegRun, type FfmpegExit, watchRun } from './ffmpeg-run';
 import { onAbort } from './on-abort';
@@ -50,7 +52,7 @@ export class StepJobRunner {
   private readonly stopper = new AbortController();
   private activeReported = false;
   /** `ffmpeg_hls`: the playlist path, and its last whole text (restored if a kill cut it). */
-  private readonly playlist: string | null;
+  private playlist: string | null;
   private playlistSnapshot: string | null = null;
 
   constructor(private readonly task: Omit<StepTask, 'port'>, private readonly post: (message: StepWorkerToMain) => void) {
@@ -82,8 +84,13 @@ export class StepJobRunner {
     try {
       validateStep(job.step);
       input = stepInput(job);
-      if (job.step.type === 'ffmpeg_hls') await fs.promises.mkdir(job.step.directory, { recursive: true });
+      if (job.step.type === 'ffmpeg_hls') {
+        const { directory, root } = job.step;
+        if (root === undefined) await fs.promises.mkdir(directory, { recursive: true });
+        else await ensureContainedDir(root, directory, path.relative(root, directory) || '.');
+      }
     } catch (err) {
+      this.playlist = null; // never finalise a playlist the step may not write (e.g. a symlink out of the root)
       return failed('START_FAILED', (err as Error).message);
     }
     try {

@@ -25,7 +25,7 @@ export function tempPathBeside(file: string): string {
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempPathBeside(file);
   try {
-    const handle = await fs.promises.open(tmp, 'w', options.mode ?? 0o666);
+    const handle = await fs.promises.open(tmp, 'wx', options.mode ?? 0o666); // never through a planted file or symlink
     try {
       await handle.writeFile(data);
       if (options.fsync) await handle.sync();
@@ -43,7 +43,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const tmp = tempPathBeside(file);
   try {
-    const fd = fs.openSync(tmp, 'w', options.mode ?? 0o666);
+    const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o666);
     try {
       fs.writeFileSync(fd, data);
       if (options.fsync) fs.fsyncSync(fd);

@@ -51,7 +51,7 @@ function addSteps(plan: SessionPlan, definition: WorkflowDefinition, ctx: PlanCo
         if (plan.ladder === null) plan.ladder = { resolutions: spec.resolutions, record: spec.record, previews: spec.previews, source: current };
         break;
       case 'ffmpeg_hls':
-        plan.steps.push(job({ type: 'ffmpeg_hls', directory: path.join(ctx.hlsRoot, spec.path), name: spec.streamName ?? ctx.channel, durationSeconds: spec.durationSeconds, count: spec.count }));
+        plan.steps.push(job({ type: 'ffmpeg_hls', directory: path.join(ctx.hlsRoot, spec.path), root: ctx.hlsRoot, name: spec.streamName ?? ctx.channel, durationSeconds: spec.durationSeconds, count: spec.count }));
         break;
       case 'ffmpeg_push':
         plan.steps.push(job({ type: 'ffmpeg_push', target: spec.target }));

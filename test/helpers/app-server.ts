@@ -28,6 +28,10 @@ export class AppServer {
   /** Status every event attempt gets while set (overrides eventFailures). */
   eventStatus: number | null = null;
   settings: Record<string, string>;
+  /** Settings headers per verification request (overrides `settings`). */
+  settingsFor: ((headers: http.IncomingHttpHeaders) => Record<string, string>) | null = null;
+  /** Called with each event attempt's headers as it arrives, before it is answered. */
+  onEvent: ((headers: http.IncomingHttpHeaders) => void) | null = null;
   #server: http.Server;
   port = 0;
 
@@ -41,9 +45,10 @@ export class AppServer {
         if (req.url === '/verify') {
           const ok = String(req.headers['x-streaming-key'] ?? '').startsWith('good');
           this.verifications.push({ headers: req.headers, body, status: ok ? 200 : 403, at });
-          res.writeHead(ok ? 200 : 403, ok ? this.settings : { 'content-type': 'application/json' });
+          res.writeHead(ok ? 200 : 403, ok ? this.settingsFor?.(req.headers) ?? this.settings : { 'content-type': 'application/json' });
           res.end(ok ? 'OK' : '{"code":"INVALID_KEY"}');
         } else if (req.url === '/events') {
+          this.onEvent?.(req.headers);
           const status = this.eventStatus ?? this.eventFailures.shift() ?? 200;
           this.eventAttempts.push({ headers: req.headers, body, status, at });
           res.writeHead(status);

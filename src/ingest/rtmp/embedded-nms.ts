@@ -28,6 +28,7 @@ import NodeMediaServer from 'node-media-server';
 import Context from 'node-media-server/src/core/context.js';
 import nmsLogger from 'node-media-server/src/core/logger.js';
 import type { Logger } from '../../logging/logger';
+import type { RtmpConnectionLimit } from './connection-limit';
 
 export type NmsSession = NodeMediaServer.Session;
 export type NmsPacket = NodeMediaServer.Packet;
@@ -44,6 +45,8 @@ export interface EmbeddedNmsOptions {
   logger: Logger;
   /** A connection must send `publish` or `play` within this many ms, or it is closed. */
   commandTimeoutMs: number;
+  /** Per-address and pending-handshake limits (connection-limit.ts); none = unlimited. */
+  limit?: RtmpConnectionLimit;
 }
 
 export interface EmbeddedNms {
@@ -135,10 +138,13 @@ async function start(options: EmbeddedNmsOptions): Promise<EmbeddedNms> {
   logSink = log;
   const { nms, server } = createNms(options);
   const pending = new Map<string, NodeJS.Timeout>();
-  server.on('connection', (socket: Socket) => watchConnection(socket, log, options.commandTimeoutMs, pending));
+  server.on('connection', (socket: Socket) => {
+    if (admitted(options.limit, socket, log)) watchConnection(socket, log, options.commandTimeoutMs, pending);
+  });
   const started = (session: NmsSession) => {
     clearTimeout(pending.get(session.id));
     pending.delete(session.id);
+    options.limit?.started(session.socket);
   };
   const listenError = listenOutcome(server);
   const listeners: Array<[NmsEventName, (session: NmsSession) => void]> = [['prePublish', started], ['prePlay', started]];
@@ -191,6 +197,15 @@ function handle(port: number, listeners: Array<[NmsEventName, (session: NmsSessi
     },
     stop,
   };
+}
+
+/** Applies the connection limit (if any) to a new connection; a refused one is destroyed at once. */
+function admitted(limit: RtmpConnectionLimit | undefined, socket: Socket, log: Logger): boolean {
+  const admission = limit?.admit(socket) ?? { admitted: true };
+  if (admission.admitted) return true;
+  log.debug({ ip: socket.remoteAddress, why: admission.why }, 'RTMP connection refused: limit reached');
+  socket.destroy();
+  return false;
 }
 
 /**

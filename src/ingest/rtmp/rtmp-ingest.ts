@@ -30,6 +30,7 @@ import { localHostFor, isWildcardAddress } from '../../net/listen-address';
 import { PULL_TOKEN_PARAM, withPullToken } from '../../net/pull-token';
 import { secretsEqual } from '../../net/secret-compare';
 import type { IngestServerInfo } from '../ingest.types';
+import { RtmpConnectionLimit } from './connection-limit';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
 import { PacketGate } from './packet-gate';
 import { decidePlayer, type PublisherView } from './player-policy';
@@ -77,6 +78,13 @@ export class RtmpIngest {
     this.log = options.logger.child({ component: 'ingest-rtmp' });
   }
 
+  private connectionLimit(): RtmpConnectionLimit | undefined {
+    if (this.options.limits === undefined) return undefined;
+    const limit = new RtmpConnectionLimit(this.options.limits);
+    if (limit.invalidWhitelistEntries.length > 0) this.log.warn({ entries: limit.invalidWhitelistEntries }, 'CONCURRENT_LIMIT_WHITELIST entries ignored (not an IP or CIDR)');
+    return limit;
+  }
+
   /** The port listened on (0 before `start()`). */
   get port(): number {
     return this.nms?.port ?? 0;
@@ -117,6 +125,7 @@ export class RtmpIngest {
         storeDir: path.join(config.statePath, 'nms'),
         logger: this.log.child({ component: 'node-media-server' }),
         commandTimeoutMs: this.options.commandTimeoutMs ?? 10_000,
+        limit: this.connectionLimit(),
       });
       nms.on('prePublish', (session) => this.onPrePublish(session));
       nms.on('prePlay', (session) => this.onPrePlay(session));

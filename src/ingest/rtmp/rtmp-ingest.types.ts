@@ -3,6 +3,7 @@ import type { Config } from '../../config/config';
 import type { RefusalCode } from '../../domain/errors';
 import type { Logger } from '../../logging/logger';
 import type { PublishSink } from '../ingest.types';
+import type { RtmpConnectionLimitOptions } from './connection-limit';
 
 export interface RtmpIngestOptions {
   sink: PublishSink;
@@ -24,6 +25,8 @@ export interface RtmpIngestOptions {
    * coordinator session; players may watch them (the `internalApp` only with the token too).
    */
   internal?: { token: string; internalApp: string };
+  /** Per-address connection limit and pending-handshake bound; none = unlimited (main always sets it). */
+  limits?: RtmpConnectionLimitOptions;
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: RefusalCode) => void;
   /**
