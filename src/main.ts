@@ -129,8 +129,15 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
 
-  const workflows = new WorkflowRegistry({ store: new WorkflowStore(config.statePath), logger: logger.child({ component: 'workflows' }), rtmp: config.rtmpEnabled });
+  // Cluster mode: workflow changes live in Redis (every node applies them), not in STATE_PATH.
+  const workflows = new WorkflowRegistry({
+    store: cluster === null ? new WorkflowStore(config.statePath) : null,
+    logger: logger.child({ component: 'workflows' }),
+    rtmp: config.rtmpEnabled,
+    shared: cluster?.workflows,
+  });
   workflows.load(defineConfiguredWorkflows(config.configFile));
+  if (cluster !== null) await cluster.workflows.loadInto(workflows);
   const rtmpPort = { value: 0 };
   const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort.value) : null;
   const graceMs = Math.round(config.encoding.stopGraceSeconds * 1000);
@@ -256,7 +263,7 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
     const core = await startCore(config, logger, cleanups, ops, cluster);
     const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
     const rtmpPort = config.rtmpEnabled && hasRole(config, 'ingest') ? await startRtmp(config, logger, core, cleanups, ops) : 0;
-    if (cluster !== null) await cluster.start(core.coordinator, { httpPort, rtmpPort, tls: false }, { config, options: { observer: core.eventObserver } });
+    if (cluster !== null) await cluster.start(core.coordinator, { httpPort, rtmpPort, tls: false }, { config, options: { observer: core.eventObserver } }, core.workflows);
     announce(config, logger, httpPort, rtmpPort);
     started = true;
     let closed: Promise<void> | null = null;

@@ -20,6 +20,7 @@ import { KEYS } from './keys';
 import { Mailbox } from './mailbox';
 import { NodeJanitor } from './node-janitor';
 import { OutputsMirror } from './outputs-mirror';
+import { WorkflowSync, type SharedWorkflows } from './workflow-sync';
 import { Membership } from './membership';
 import { nodeIdentity } from './node-identity';
 import { ClusterEncoder } from './cluster-encoder';
@@ -64,6 +65,8 @@ export class Cluster {
   #service: EncoderService | null = null;
   readonly #mirror: OutputsMirror;
   readonly #janitor: NodeJanitor;
+  /** Workflow changes made on this node go here (the registry's `shared` sink). */
+  readonly workflows: WorkflowSync;
   /**
    * The node's sessions as the cluster tracks them (fed by the coordinator's events): each
    * accepted session is listed under `castline:node-streams:{nodeId}` until it closes, so a
@@ -87,6 +90,7 @@ export class Cluster {
     this.commands = new ClusterCommands(() => this.#requireMembership().liveNodes(), redis, log);
     this.#mailbox = new Mailbox(redis, nodeId, log);
     this.#mirror = new OutputsMirror(redis);
+    this.workflows = new WorkflowSync(redis, nodeId, log);
     this.#janitor = new NodeJanitor(redis, this.#scripts, this.#mailbox, config.nodeTtlMs / 3, log);
     const track = (what: string, write: () => Promise<unknown>) =>
       write().catch((err: Error) => log.warn({ err: { message: err.message } }, `cannot record ${what} in Redis now`));
@@ -151,7 +155,7 @@ export class Cluster {
    * Registers the node and starts its heartbeat; close commands from any node reach `local`; the
    * node competes for delivering the cluster's events (with `events`: the EVENT_CALLBACK_* settings).
    */
-  async start(local: LocalNode, listeners: NodeListeners, events: Pick<OutboxDependencies, 'config' | 'options'>): Promise<void> {
+  async start(local: LocalNode, listeners: NodeListeners, events: Pick<OutboxDependencies, 'config' | 'options'>, workflows: SharedWorkflows): Promise<void> {
     this.#membership = new Membership({
       redis: this.redis,
       nodeId: this.nodeId,
@@ -161,7 +165,7 @@ export class Cluster {
       logger: this.log,
     });
     await this.#membership.start();
-    await this.#subscribeToCloses(local);
+    await this.#subscribe(local, workflows);
     const service = this.#service;
     await this.#mailbox.listen((message) => {
       if (message.type === 'encode-report') this.#encoder?.onMessage(message);
@@ -211,16 +215,22 @@ export class Cluster {
     return this.#membership;
   }
 
-  async #subscribeToCloses(local: LocalNode): Promise<void> {
+  /** Close commands and workflow announcements from other nodes (the whole workflow store again after a reconnection). */
+  async #subscribe(local: LocalNode, workflows: SharedWorkflows): Promise<void> {
     const subscriber = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
     this.#subscriber = subscriber;
     subscriber.on('error', () => undefined); // the command connection logs Redis outages
-    subscriber.on('message', (_channel: string, text: string) => {
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === KEYS.workflowChanges) return void this.workflows.onAnnouncement(text, workflows).catch(() => undefined);
       const message = parseCloseMessage(text);
       if (message === null) return this.log.warn({ text: text.slice(0, 200) }, 'ignored a malformed close command');
       local.close(message.channel, message.streamId, message.reason);
     });
-    await subscriber.subscribe(KEYS.closeCommands);
+    let connections = 0;
+    subscriber.on('ready', () => {
+      if (connections++ > 0) void this.workflows.loadInto(workflows).catch(() => undefined);
+    });
+    await subscriber.subscribe(KEYS.closeCommands, KEYS.workflowChanges);
   }
 
   #record(local: LocalNode, listeners: NodeListeners): NodeRecord {

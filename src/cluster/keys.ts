@@ -37,6 +37,10 @@ export const KEYS = {
   nodeStreams: (nodeId: string) => `castline:node-streams:${nodeId}`,
   /** Set of node ids that have (or had) live sessions. */
   streamNodes: 'castline:stream-nodes',
+  /** Hash workflow name → its text (changes made over the API); set of deleted names; pub/sub of changes. */
+  workflows: 'castline:workflows',
+  workflowsDeleted: 'castline:workflows:deleted',
+  workflowChanges: 'castline:workflows:changed',
   /** Pub/sub: close commands, applied by every node to its own sessions. */
   closeCommands: 'castline:close',
 } as const;

@@ -24,6 +24,15 @@ export type RouteResult =
   | { ok: true; workflow: WorkflowDefinition }
   | { ok: false; reason: 'no-workflow' | 'ip-denied'; message: string };
 
+/**
+ * Cluster mode: where changes made over this node's API go (the cluster's store, from which every
+ * node applies them with `applyShared`). Called after the change was applied here.
+ */
+export interface WorkflowChangeSink {
+  upserted(name: string, text: string): void;
+  deleted(name: string): void;
+}
+
 interface Claim {
   kind: 'rtmp' | 'ws';
   app: string;
@@ -37,11 +46,16 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   readonly #log: Logger;
 
   readonly #rtmp: boolean;
+  readonly #shared: WorkflowChangeSink | null;
 
-  /** `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true. */
-  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean }) {
+  /**
+   * `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true.
+   * `shared`: cluster mode, the changes also go there.
+   */
+  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean; shared?: WorkflowChangeSink }) {
     super();
     this.#store = options.store;
+    this.#shared = options.shared ?? null;
     this.#log = options.logger;
     this.#rtmp = options.rtmp ?? true;
   }
@@ -97,6 +111,7 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     this.#store?.save(this.#changes);
     this.#put(definition);
     this.emit('changed', previous, definition);
+    this.#shared?.upserted(definition.name, text);
     return { definition, created: previous === null };
   }
 
@@ -109,7 +124,34 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     this.#store?.save(this.#changes);
     this.#remove(name);
     this.emit('changed', previous, null);
+    this.#shared?.deleted(name);
     return true;
+  }
+
+  /**
+   * Cluster mode: a change another node made (or one made before this node started), from the
+   * cluster's store: `text` null = deleted. Applied like a local change, without sending it back.
+   * An unchanged workflow is left alone; one that does not validate here is skipped with an error log.
+   */
+  applyShared(name: string, text: string | null): void {
+    const previous = this.#workflows.get(name) ?? null;
+    if (text === null) {
+      if (previous === null) return;
+      this.#remove(name);
+      this.emit('changed', previous, null);
+      return;
+    }
+    if (this.#changes.upserts[name] === text && previous !== null) return;
+    try {
+      const definition = parseSingleWorkflow(text);
+      if (definition.name !== name) throw new Error(`the text defines workflow ${definition.name}`);
+      this.#checkConflicts(definition);
+      this.#changes.upserts[name] = text;
+      this.#put(definition);
+      this.emit('changed', previous, definition);
+    } catch (err) {
+      this.#log.error({ workflow: name, err: (err as Error).message }, 'workflow from the cluster not valid on this node: skipped');
+    }
   }
 
   /** The workflow that owns a publish, or why none does. */
