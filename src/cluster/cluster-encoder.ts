@@ -23,6 +23,8 @@ export interface ClusterEncoderOptions {
   local: { start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle } | null;
   /** The live nodes now. */
   nodes: () => Promise<NodeRecord[]>;
+  /** Streams reserved per encoder node now (`castline:encoder-load`). */
+  loads: () => Promise<Record<string, string>>;
   /**
    * How long an encoder node must stay missing before its jobs count as lost (after Redis comes
    * back, every node re-registers within a heartbeat: a brief absence is no death).
@@ -87,7 +89,7 @@ export class ClusterEncoder implements Encoder {
    * of this node leave or restart? (Its jobs then end as WORKER_DIED: the actor places them again.)
    */
   observe(nodes: NodeRecord[], loads: Record<string, string>): void {
-    this.#room = nodes.some((n) => n.encoder !== null && (n.encoder.capacity < 0 || Number(loads[n.id] ?? 0) < n.encoder.capacity));
+    this.#updateRoom(nodes, loads);
     const alive = new Map(nodes.map((n) => [n.id, n.startedAt]));
     const now = Date.now();
     for (const id of this.#missingSince.keys()) if (alive.has(id)) this.#missingSince.delete(id);
@@ -104,6 +106,19 @@ export class ClusterEncoder implements Encoder {
       this.options.logger.warn({ ch: placed.job.channel, streamId: placed.job.streamId, encoderNode: placed.node }, `encoder node ${why}: its job is lost`);
       this.#forward(placed, { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: `encoder node ${placed.node} ${why}` } });
     }
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [nodes, loads] = await Promise.all([this.options.nodes(), this.options.loads()]);
+      this.#updateRoom(nodes, loads);
+    } catch {
+      // Redis away: the publish is refused by its channel claim anyway
+    }
+  }
+
+  #updateRoom(nodes: NodeRecord[], loads: Record<string, string>): void {
+    this.#room = nodes.some((n) => n.encoder !== null && (n.encoder.capacity < 0 || Number(loads[n.id] ?? 0) < n.encoder.capacity));
   }
 
   async #place(placed: PlacedJob): Promise<void> {

@@ -127,6 +127,7 @@ export class Cluster {
       mailbox: this.#mailbox,
       local: service === null ? null : { start: (job, report) => service.run(job, report) },
       nodes: () => this.#requireMembership().liveNodes(),
+      loads: () => this.redis.hgetall(KEYS.encoderLoad),
       graceMs: this.config.nodeTtlMs / 3,
       logger: this.log,
     });

@@ -52,10 +52,13 @@ if old then
   redis.call('HINCRBY', KEYS[1], old, -1)
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
+local loads = {}
+local flat = redis.call('HGETALL', KEYS[1])
+for i = 1, #flat, 2 do loads[flat[i]] = tonumber(flat[i + 1]) end
 local best, bestFree = false, 0
 for i = 2, #ARGV - 1, 2 do
   local node, capacity = ARGV[i], tonumber(ARGV[i + 1])
-  local load = tonumber(redis.call('HGET', KEYS[1], node) or '0')
+  local load = loads[node] or 0
   local free
   if capacity < 0 then free = 1e9 - load else free = capacity - load end
   if free > bestFree then best, bestFree = node, free end

@@ -101,7 +101,7 @@ export class Coordinator implements PublishSink {
     // node asks Redis first.
     let streamId = newStreamId();
     if (this.#options.claims !== undefined) {
-      const claimed = await this.#claim(channel, this.#options.claims);
+      const [claimed] = await Promise.all([this.#claim(channel, this.#options.claims), ...[...this.#encoders.values()].map((e) => e.refresh?.())]);
       if (!claimed.ok) return claimed.refusal;
       streamId = claimed.streamId;
     }

@@ -73,6 +73,8 @@ export interface Encoder {
    * sessions assigned to it (a cluster's encoders: the free capacity across encoder nodes).
    */
   hasRoom?(): boolean;
+  /** Brings what `hasRoom` knows up to date; called before a publish is decided (cluster mode). Never rejects. */
+  refresh?(): Promise<void>;
   /** Starts a job; every report goes to `report`. Never throws: failures arrive as an `exited` report. */
   start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle;
 }

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { decodeFile } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
+import { killTree } from '../helpers/process-tree';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
@@ -22,37 +23,10 @@ interface Report {
   encoders: Array<{ id: number; capacity: number; load: number }>;
 }
 
-/** The process's descendants (ffmpeg children), from /proc. */
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, parent] of parents) if (parent === p) out.push(child), walk(child);
-  };
-  walk(pid);
-  return out;
-}
-
 /** kill -9 of a node and every process it started: a machine dying. */
 async function killMachine(node: TestNode): Promise<void> {
-  const children = descendants(node.proc.child.pid!);
-  await node.kill();
-  for (const pid of children) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killTree(node.proc.child.pid!);
+  await node.proc.exited;
 }
 
 const segmentsOf = (text: string) => text.split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(l.replace('.ts', '')));
