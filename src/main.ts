@@ -155,6 +155,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
   coordinator.addEncoder(cluster === null ? pool : cluster.encoder(pool));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
+  if (cluster !== null) cleanups.push(() => cluster.drain()); // first: other nodes' streams move before the pool stops
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));

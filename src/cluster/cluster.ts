@@ -63,6 +63,7 @@ export class Cluster {
   #encoder: ClusterEncoder | null = null;
   #pool: LocalPool | null = null;
   #service: EncoderService | null = null;
+  #draining = false;
   readonly #mirror: OutputsMirror;
   readonly #janitor: NodeJanitor;
   /** Workflow changes made on this node go here (the registry's `shared` sink). */
@@ -191,6 +192,17 @@ export class Cluster {
     if (janitor) await this.#janitor.sweep(new Set(nodes.map((n) => n.id)));
   }
 
+  /**
+   * Graceful shutdown, before the encoder pool stops: the node offers no capacity any more (its
+   * record says 0 at once) and the streams it encodes for other nodes are handed over — reported
+   * lost, so their ingest nodes place them elsewhere and they continue their playlists.
+   */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    this.#service?.drain();
+    await this.#membership?.beat();
+  }
+
   /** Something the record shows changed (a session started, ended, got an output). */
   touch(): void {
     this.#membership?.touch();
@@ -247,7 +259,7 @@ export class Cluster {
       ...listeners,
       version,
       startedAt: this.#startedAt,
-      encoder: pool === null ? null : { id: this.ids.encoder, capacity: pool.capacity, load: pool.active },
+      encoder: pool === null ? null : { id: this.ids.encoder, capacity: this.#draining ? 0 : pool.capacity, load: pool.active },
       load: capacity.load,
       ingestServers: report.streamingServers.map((s) => ({ ...s, ip: this.config.address })),
       activeStreams: report.activeStreams,

@@ -22,6 +22,8 @@ export interface EncoderPoolPort {
 export class EncoderService {
   /** Jobs sent by other nodes, running or starting, by `{streamId}/{attempt}`. */
   readonly #jobs = new Map<string, JobHandle>();
+  /** The node is shutting down: its jobs end as lost (their streams are placed elsewhere), new ones are turned away. */
+  #draining = false;
 
   constructor(
     private readonly pool: EncoderPoolPort,
@@ -37,7 +39,7 @@ export class EncoderService {
     const begin = (prior: OutputsState | null) => {
       if (stopped) return report({ type: 'exited', clean: true });
       handle = this.pool.start(job, (r) => {
-        if (r.type === 'exited' && r.clean) this.mirror.forget(job.streamId);
+        if (r.type === 'exited' && r.clean && !this.#draining) this.mirror.forget(job.streamId);
         report(r);
       }, prior);
     };
@@ -51,16 +53,31 @@ export class EncoderService {
     };
   }
 
+  /**
+   * Graceful shutdown: every job of another node that ends from now on is reported as lost
+   * (`WORKER_DIED`, so its stream is placed on another encoder node and continues its playlists)
+   * rather than as a clean end (which would end the stream); jobs still arriving are turned away.
+   */
+  drain(): void {
+    this.#draining = true;
+  }
+
   onMessage(message: MailMessage): void {
     if (message.type === 'encode-start') {
       const { job, from } = message;
       const key = `${job.streamId}/${job.attempt}`;
+      if (this.#draining) {
+        const report: EncoderReport = { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: 'the encoder node is shutting down' } };
+        return this.mailbox.send(from, { type: 'encode-report', streamId: job.streamId, attempt: job.attempt, report });
+      }
       this.log.info({ ch: job.channel, streamId: job.streamId, attempt: job.attempt, ingestNode: from }, 'encoding a stream of another node');
       let exited = false;
-      const handle = this.run(job, (report) => {
+      const handle = this.run(job, (given) => {
+        let report = given;
         if (report.type === 'exited') {
           exited = true;
           this.#jobs.delete(key);
+          if (this.#draining) report = { type: 'exited', clean: false, error: { code: 'WORKER_DIED', message: 'the encoder node shut down' } };
         }
         this.mailbox.send(from, { type: 'encode-report', streamId: job.streamId, attempt: job.attempt, report });
       });

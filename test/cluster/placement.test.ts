@@ -121,4 +121,24 @@ describe('cluster: placement on encoder nodes (real Redis, real processes)', fun
     // …while the encoder nodes, with the token, pull both.
     await waitUntil(async () => (await report()).encoders.reduce((n, e) => n + e.load, 0) === 2, 'both placed', 10_000);
   });
+
+  it('an encoder node stopped gracefully (SIGTERM) hands its streams over: they continue on the other node, nothing closes', async () => {
+    publish(`rtmp://127.0.0.1:${ingest.rtmp}/handed-over/good-key`, 60);
+    const stream = (await waitUntil(async () => (await report()).activeStreams.find((s) => s.channel === 'handed-over' && s.encoder > 0), 'placed', 20_000))!;
+    const live = (await waitUntil(() => app.deliveredFor(stream.streamId).find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000))!;
+    const playlist = path.join(cwd, 'data', String(live['x-index-file']));
+    const numbers = () => fs.readFileSync(playlist, 'utf8').split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(l.slice(0, -3)));
+    await waitUntil(() => numbers().length >= 2, 'two segments', 20_000);
+    const encodes = (n: TestNode) => n.proc.lines().filter((l) => l.msg === 'encoding a stream of another node' && l.streamId === stream.streamId);
+    const leaving = encoders.find((e) => encodes(e).length > 0)!;
+    const staying = encoders.find((e) => e !== leaving)!;
+    expect(await leaving.stop()).to.equal(0);
+    nodes.splice(nodes.indexOf(leaving), 1);
+    const last = Math.max(...numbers());
+    await waitUntil(() => encodes(staying).length > 0, 'taken over by the other encoder node', 15_000);
+    await waitUntil(() => numbers().some((n) => n > last), 'the playlist goes on', 20_000);
+    expect(numbers().find((n) => n > last)).to.equal(last + 1);
+    expect(app.deliveredFor(stream.streamId).some((h) => h['x-event-type'] === 'stream-closed')).to.equal(false);
+    expect((await report()).activeStreams.find((s) => s.streamId === stream.streamId)?.encoder).to.equal((await report()).encoders[0].id);
+  });
 });
