@@ -199,7 +199,8 @@ describe('event outbox', function () {
     for (let i = 1; i <= 3; i++) outbox.available('ch', sid(1), live(i));
     for (let s = 2; s <= 20; s++) outbox.available('ch', sid(s), live(1));
     await waitFor(() => delivered(app.requests).length === 19, 10_000, 'the 19 healthy streams');
-    expect(outbox.pendingCount()).to.equal(3);
+    // The app has answered the 19th; the outbox settles it a moment later (a race under load).
+    await waitFor(() => outbox.pendingCount() === 3, 5000, "only the failing stream's 3 events pending");
     expect(app.requests.filter((r) => h(r, 'x-streaming-id') === sid(1)).every((r) => h(r, 'x-resolution') === '640x360-1')).to.equal(true);
     app.respond = () => 200;
     await outbox.idle();
