@@ -15,8 +15,10 @@ import { observeHlsServed } from './api/served';
 import { workflowRoutes } from './api/workflows';
 import { KeyVerificationClient } from './callbacks/key-verification';
 import { Outbox } from './callbacks/outbox';
+import type { DeliveryObserver } from './callbacks/outbox.types';
 import { sessionVerifier } from './callbacks/session-verifier';
-import { ConfigError, loadConfig, type Config } from './config/config';
+import { Cluster } from './cluster/cluster';
+import { ConfigError, loadConfig, type Config, type NodeRole } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { withEncodingLimits } from './coordinator/limited-verifier';
 import { ensureBinaries } from './encoding/binaries';
@@ -32,6 +34,7 @@ import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { LiveHlsRegistry } from './packaging/live-hls';
+import { pullTokenFor, type PullToken } from './net/pull-token';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
 import { FileStorage } from './storage/filesystem';
@@ -46,12 +49,13 @@ import { WorkflowRegistry } from './workflows/registry';
 import { SessionRouter } from './workflows/session-router';
 import { WorkflowStore } from './workflows/store';
 
-/** Ids of the local servers as listed in `GET /commands/report`. */
+/** Ids of the local servers as listed in `GET /commands/report` (a cluster node's come from its number). */
 export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
 /** An ended stream's LL-HLS stays in memory this long (players fetch the ENDLIST playlist), then disk serves it. */
 const LIVE_HLS_LINGER_MS = 30_000;
 /** LL-HLS playlists list at least this many segments (delta updates need more than 6 target durations). */
 const MIN_LL_SEGMENTS = 8;
+type ServerIds = { wsServer: number; rtmpServer: number; encoder: number };
 
 export interface Castline {
   readonly config: Readonly<Config>;
@@ -101,16 +105,34 @@ interface Core {
   mediaSource: { current: FlvMediaSource | null };
   /** Ports of the RTMP listeners by key (`rtmp:1935`, `rtmps:443`, …), once RTMP runs. */
   rtmpListeners: () => Record<string, number>;
+  /** Report ids of this node's servers. */
+  ids: ServerIds;
+  /** Cluster mode only. */
+  cluster: Cluster | null;
+  /** Event deliveries to the application, counted in the metrics. */
+  eventObserver: DeliveryObserver;
 }
 
-async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops): Promise<Core> {
+/** Cluster mode: pulls between nodes show a token made with CLUSTER_SECRET. */
+function pullTokenOf(config: Readonly<Config>): PullToken | undefined {
+  return config.cluster === null ? undefined : pullTokenFor(config.cluster.secret);
+}
+
+/** Whether this node has a role: every role without a cluster. */
+function hasRole(config: Readonly<Config>, role: NodeRole): boolean {
+  return config.cluster === null || config.cluster.roles.includes(role);
+}
+
+async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cleanups, ops: Ops, cluster: Cluster | null): Promise<Core> {
   const { metrics, activity } = ops;
-  const outbox = new Outbox({
-    config,
-    logger,
-    beforeRestartClose: endCrashedStreamHook(new FileStorage(config.hlsFilesystemPath), logger),
-    options: { observer: { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() } },
-  });
+  const ids = cluster?.ids ?? LOCAL_IDS;
+  const eventObserver: DeliveryObserver = { delivered: (ms) => metrics.eventDelivered(ms / 1000), failed: () => metrics.eventDeliveryFailed() };
+  // Cluster mode: this node's outbox hands its events to the cluster's queue in Redis (kept here
+  // while Redis is away); the node delivering that queue reports deliveries to the metrics.
+  const beforeRestartClose = endCrashedStreamHook(new FileStorage(config.hlsFilesystemPath), logger);
+  const outbox = cluster === null
+    ? new Outbox({ config, logger, beforeRestartClose, options: { observer: eventObserver } })
+    : new Outbox({ config: toClusterQueue(config), logger, beforeRestartClose, transport: cluster.eventTransport });
   await outbox.open();
   cleanups.push(async () => {
     // Give the application a moment to take the last stream-closed events; whatever is still
@@ -123,19 +145,25 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const log = logger.child({ component: 'coordinator' });
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
-  const pool = new EncoderPool({ id: LOCAL_IDS.encoder, ...(config.ffmpegPath === null ? {} : { ffmpegPath: config.ffmpegPath }), storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }), onRestart: (reason) => metrics.ffmpegRestart(reason) });
+  const pool = new EncoderPool({
+    id: ids.encoder, ...(config.ffmpegPath === null ? {} : { ffmpegPath: config.ffmpegPath }), storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }),
+    onRestart: (reason) => metrics.ffmpegRestart(reason),
+    onOutputsState: cluster === null ? undefined : (job, state) => cluster.outputsState(job, state),
+  });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
   cleanups.push(() => pool.close().finally(() => process.off('exit', killEncodersOnExit)));
 
+  // Cluster mode: workflow changes live in Redis (every node applies them), not in STATE_PATH.
   const workflowLog = logger.child({ component: 'workflows' });
   const workflows = new WorkflowRegistry({
-    store: new WorkflowStore(config.statePath), logger: workflowLog, rtmp: config.rtmpEnabled, tls: config.tls !== null,
-    listeners: { rtmpPort: config.rtmpPort, rtmpsPort: config.rtmpsPort },
+    store: cluster === null ? new WorkflowStore(config.statePath) : null, logger: workflowLog, rtmp: config.rtmpEnabled, tls: config.tls !== null,
+    listeners: { rtmpPort: config.rtmpPort, rtmpsPort: config.rtmpsPort }, shared: cluster?.workflows,
   });
   const configured = defineConfiguredWorkflows(config.configFile);
   for (const w of configured.workflows) for (const warning of w.warnings) workflowLog.warn({ workflow: w.name, file: config.configFile?.path }, warning);
   workflows.load(configured.workflows, configured.reactors);
+  if (cluster !== null) await cluster.workflows.loadInto(workflows);
   const reactorClient = new ReactorClient({ ...config.reactors, logger: workflowLog });
   const rtmpPort = { value: 0 };
   const internal = config.rtmpEnabled ? new InternalRtmp('127.0.0.1', () => rtmpPort.value) : null;
@@ -146,45 +174,60 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     steps: pool,
     verifier: withEncodingLimits(sessionVerifier(client, config.defaults, log, (seconds, accepted) => metrics.keyVerified(seconds, accepted)), config.limits.encoding, log),
     storageAdmission: () => storageAdmission(config.hlsFilesystemPath, config.limits.storageMinFreeBytes),
-    events: activity === null ? outbox : teeEvents(outbox, activity),
+    events: teeEvents(outbox, ...(activity === null ? [] : [activity]), ...(cluster === null ? [] : [cluster.sessionSink])),
+    claims: cluster?.claims,
     policy: { maxRestarts: config.encoding.maxRestarts, restartBaseMs: 1000, stopTimeoutMs: graceMs + 5000 },
     idMaxLength: config.idMaxLength,
     logger: log,
   });
   const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS);
   const mediaSource: Core['mediaSource'] = { current: null };
-  coordinator.addEncoder(new PackagingEncoder({
+  // Streams this node can package itself (RTMP passthrough, no ffmpeg) are; every other goes to the pool.
+  const local = new PackagingEncoder({
     pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => mediaSource.current,
     memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
-  }));
+  });
+  // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
+  coordinator.addEncoder(cluster === null ? local : cluster.encoder(local));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
+  if (cluster !== null) cleanups.push(() => cluster.drain()); // first: other nodes' streams move before the pool stops
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
   const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
-  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), liveHls, mediaSource };
+  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, mediaSource };
+}
+
+/** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
+function toClusterQueue(config: Readonly<Config>): Pick<Config, 'eventCallback' | 'statePath'> {
+  return { statePath: config.statePath, eventCallback: { ...config.eventCallback, retryMaxMs: Math.min(config.eventCallback.retryMaxMs, 2000) } };
 }
 
 /** The HTTP + WS front end on one port: WS ingest (upgrade requests) and the route table. */
 async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, closing: () => boolean, ops: Ops): Promise<number> {
-  const { coordinator, workflows } = core;
+  const { coordinator, workflows, cluster } = core;
   const app = core.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: core.tls.pem.certFile, key_file_name: core.tls.pem.keyFile });
   let httpPort = 0;
-  const advertisedHost = isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress;
-  const ws = registerWsIngest(app, {
-    sink: core.sink,
-    onRefused: (code) => ops.metrics.publish('ws', code),
-    config,
-    logger,
-    serverId: LOCAL_IDS.wsServer,
-    advertised: () => ({ host: advertisedHost, port: httpPort, ssl: core.tls !== null }),
-  });
-  coordinator.addIngestServer(LOCAL_IDS.wsServer, () => ws.info());
-  ops.parts.ws = ws;
+  let closeWs = (): void => {};
+  if (hasRole(config, 'ingest')) {
+    const advertisedHost = config.cluster?.address ?? (isWildcardAddress(config.bindAddress) ? '127.0.0.1' : config.bindAddress);
+    const ws = registerWsIngest(app, {
+      sink: core.sink,
+      onRefused: (code) => ops.metrics.publish('ws', code),
+      config,
+      logger,
+      serverId: core.ids.wsServer,
+      advertised: () => ({ host: advertisedHost, port: httpPort, ssl: core.tls !== null }),
+      pullToken: pullTokenOf(config),
+    });
+    coordinator.addIngestServer(core.ids.wsServer, () => ws.info());
+    ops.parts.ws = ws;
+    closeWs = () => ws.close();
+  }
+  const status = () => (closing() ? 'shutting-down' : cluster?.problem() != null ? 'degraded' : 'ok');
   const routes = [
-    ...healthRoutes({ status: () => (closing() ? 'shutting-down' : 'ok'), streams: () => coordinator.sessionCount() }, uwsBuild),
-    ...commandRoutes(coordinator),
-    ...workflowRoutes(workflows, coordinator),
+    ...healthRoutes({ status, streams: () => coordinator.sessionCount() }, uwsBuild),
+    ...(hasRole(config, 'api') ? [...commandRoutes(cluster?.commands ?? coordinator), ...workflowRoutes(workflows, coordinator)] : []),
     ...observeHlsServed(hlsRoutes(config, core), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
     ...operationsRoutes(config, logger, ops, core),
   ];
@@ -196,7 +239,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
   });
   httpPort = uWS.us_socket_local_port(listenSocket);
   cleanups.push(() => uWS.us_listen_socket_close(listenSocket));
-  cleanups.push(() => ws.close()); // closed before the listen socket: open sockets would keep the process alive
+  cleanups.push(closeWs); // closed before the listen socket: open sockets would keep the process alive
   return httpPort;
 }
 
@@ -210,7 +253,7 @@ function hlsRoutes(config: Readonly<Config>, core: Core): Route[] {
 async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, ops: Ops): Promise<number> {
   const { coordinator, internal } = core;
   const rtmp = new RtmpIngest({
-    sink: core.sink, config, logger, serverId: LOCAL_IDS.rtmpServer, internal: { token: internal!.token, internalApp: INTERNAL_APP },
+    sink: core.sink, config, logger, serverId: core.ids.rtmpServer, advertisedIp: config.cluster?.address, pullToken: pullTokenOf(config), internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
     mediaTapBytes: config.encoding.segmentFormat === 'fmp4' ? config.ingest.gopCacheBytes : 0,
     tls: core.tls?.context ?? null,
@@ -226,8 +269,8 @@ async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, c
   core.workflows.on('changed', () => void rtmp.setListeners(core.workflows.rtmpListeners()));
   core.rtmpListeners = () => rtmp.listenerPorts();
   core.rtmpPort.value = rtmp.port;
-  coordinator.addIngestServer(LOCAL_IDS.rtmpServer, () => rtmp.serverInfo());
-  const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: LOCAL_IDS.rtmpServer, logger: logger.child({ component: 'workflows' }) });
+  coordinator.addIngestServer(core.ids.rtmpServer, () => rtmp.serverInfo());
+  const pulls = new PullSources({ registry: core.workflows, sink: coordinator, steps: core.pool, internal: internal!, serverId: core.ids.rtmpServer, logger: logger.child({ component: 'workflows' }) });
   pulls.start();
   cleanups.push(() => pulls.close());
   return rtmp.port;
@@ -263,9 +306,15 @@ export async function startCastline(config: Readonly<Config>, logger: Logger): P
   let started = false;
   const ops = createOps(config, () => (closing ? 'shutting down' : started ? null : 'starting'));
   try {
-    const core = await startCore(config, logger, cleanups, ops);
+    const cluster = config.cluster === null ? null : await Cluster.connect(config.cluster, config.statePath, logger);
+    if (cluster !== null) {
+      cleanups.push(() => cluster.close()); // closed last: sessions free their channels first
+      ops.parts.cluster = cluster;
+    }
+    const core = await startCore(config, logger, cleanups, ops, cluster);
     const httpPort = await startHttp(config, logger, core, cleanups, () => closing, ops);
-    const rtmpPort = config.rtmpEnabled ? await startRtmp(config, logger, core, cleanups, ops) : 0;
+    const rtmpPort = config.rtmpEnabled && hasRole(config, 'ingest') ? await startRtmp(config, logger, core, cleanups, ops) : 0;
+    if (cluster !== null) await cluster.start(core.coordinator, { httpPort, rtmpPort, tls: core.tls !== null }, { config, options: { observer: core.eventObserver } }, core.workflows);
     announce(config, logger, httpPort, rtmpPort, core.tls !== null);
     started = true;
     let closed: Promise<void> | null = null;

@@ -23,7 +23,7 @@ import { CastlineMetrics } from './metrics/registry';
 export interface Ops {
   metrics: CastlineMetrics;
   activity: StreamActivity | null;
-  parts: { coordinator?: Coordinator; outbox?: Outbox; ws?: WsIngest; rtmp?: RtmpIngest };
+  parts: { coordinator?: Coordinator; outbox?: Outbox; ws?: WsIngest; rtmp?: RtmpIngest; cluster?: { problem(): string | null } };
   /** Why the node is not ready by its lifecycle (starting, shutting down), or null. */
   lifecycle: () => string | null;
 }
@@ -48,6 +48,7 @@ export function operationsRoutes(config: Readonly<Config>, logger: Logger, ops: 
     ...probeRoutes([
       { name: 'lifecycle', problem: ops.lifecycle },
       { name: 'event-store', problem: () => outbox.storeProblem() },
+      ...(ops.parts.cluster === undefined ? [] : [{ name: 'cluster', problem: () => ops.parts.cluster?.problem() ?? null }]),
     ]),
     ...metricsRoutes(metrics, { token: config.ops.metricsAuthToken, onUnauthorized: (why, ip) => logger.warn({ path: '/metrics', ip, why }, 'unauthorized metrics scrape') }),
     ...(activity === null

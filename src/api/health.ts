@@ -4,7 +4,8 @@ import type { Route } from './api.types';
 import { json } from './json';
 
 export interface HealthSource {
-  status(): 'ok' | 'shutting-down';
+  /** `degraded`: up and serving its live streams, but a dependency (Redis in cluster mode) is away. */
+  status(): 'ok' | 'degraded' | 'shutting-down';
   streams(): number;
 }
 
@@ -17,7 +18,7 @@ export function healthRoutes(source: HealthSource, uwsBuild: string): Route[] {
       auth: false,
       handler: () => {
         const status = source.status();
-        return json(status === 'ok' ? 200 : 503, {
+        return json(status === 'shutting-down' ? 503 : 200, {
           name: 'castline',
           version,
           status,

@@ -20,8 +20,8 @@ import { eventHeaders, headerProblem } from './event-headers';
 import { authorizationHeader } from './http-auth';
 import { LmdbOutboxStore } from './lmdb-outbox-store';
 import { MemoryOutboxStore } from './memory-outbox-store';
-import type { OutboxStore } from './outbox-store';
-import type { EventOutbox, OutboxEvent, OutboxOptions } from './outbox.types';
+import type { OutboxStore, StoredEvent } from './outbox-store';
+import type { EventOutbox, EventTransport, OutboxEvent, OutboxOptions } from './outbox.types';
 
 export type { EventOutbox, OutboxEvent, OutboxOptions } from './outbox.types';
 
@@ -29,8 +29,10 @@ export interface OutboxDependencies {
   config: Pick<Config, 'eventCallback' | 'statePath'>;
   logger: Logger;
   options?: OutboxOptions;
-  /** Replaces the store chosen by `options.durable` (tests). */
+  /** Replaces the store chosen by `options.durable` (tests; the cluster's shared queue). */
   store?: OutboxStore;
+  /** Replaces the HTTP POST to EVENT_CALLBACK_URL (cluster mode: the shared queue in Redis). */
+  transport?: EventTransport;
   /**
    * Called on `open()` for every stream that was live when the process died, before its
    * `server-restart` stream-closed is enqueued (main ends its playlists). A failure is logged; the
@@ -288,18 +290,35 @@ export class Outbox implements EventOutbox {
     }
   }
 
+  /**
+   * An event another writer persisted in this outbox's (shared) store: queued for delivery behind
+   * that stream's earlier events. Ignored unless open.
+   */
+  requeue(stored: StoredEvent): void {
+    if (this.state !== 'open' || this.url === null) return;
+    const { seq, event } = stored;
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+    if (event.type === 'stream-closed') this.rememberClosed(streamKey(event.channel, event.streamId));
+    this.push({ event, headers: eventHeaders(event, this.authorization), seq, persisted: true, failures: 0 });
+  }
+
+  /** One attempt: null when taken, else why not. */
+  private async attempt(entry: Entry, url: URL): Promise<string | null> {
+    try {
+      if (this.deps.transport !== undefined) return await this.deps.transport.send(entry.event, entry.headers, this.stop.signal);
+      const res = await postEmpty({ url, headers: entry.headers, timeoutMs: this.deps.config.eventCallback.timeoutMs, agents: this.agents, signal: this.stop.signal });
+      return res.status >= 200 && res.status < 300 ? null : `status ${res.status}`;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
   private async send(queue: StreamQueue): Promise<void> {
     const entry = queue.entries[0];
     if (entry === undefined || this.url === null) return;
     queue.sending = true;
     this.inFlight++;
-    let failure: string | null;
-    try {
-      const res = await postEmpty({ url: this.url, headers: entry.headers, timeoutMs: this.deps.config.eventCallback.timeoutMs, agents: this.agents, signal: this.stop.signal });
-      failure = res.status >= 200 && res.status < 300 ? null : `status ${res.status}`;
-    } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
-    }
+    const failure = await this.attempt(entry, this.url);
     this.inFlight--;
     queue.sending = false;
     if (this.state !== 'open') return;

@@ -90,3 +90,12 @@ export interface DeliveryObserver {
   delivered(sinceEnqueuedMs: number): void;
   failed(): void;
 }
+
+/**
+ * Where a persisted event goes on each attempt. Default: POSTed to EVENT_CALLBACK_URL. Cluster
+ * mode: appended to the cluster's shared event queue in Redis (one node delivers from there).
+ * Resolves null when the event was taken, else why not (the outbox retries with backoff).
+ */
+export interface EventTransport {
+  send(event: OutboxEvent, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string | null>;
+}

@@ -110,6 +110,9 @@ export interface Config {
     wsIdleTimeoutSeconds: number;
   };
 
+  /** Cluster mode (REDIS_URL set); null = one node running everything, no Redis. */
+  cluster: ClusterConfig | null;
+
   encoding: {
     /** Streams this node encodes at once; -1 = unlimited. */
     capacity: number;
@@ -148,6 +151,25 @@ export interface Config {
 }
 
 export type TlsFiles = { kind: 'pfx'; path: string; password: string } | { kind: 'pem'; certPath: string; keyPath: string };
+
+export const NODE_ROLES = ['ingest', 'encoder', 'api'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+/** How this node takes part in a cluster (src/cluster/). */
+export interface ClusterConfig {
+  /** `redis://[user:password@]host:port/db` (or `rediss://`). */
+  redisUrl: string;
+  /** What this node does: `ingest` (RTMP + WS publish), `encoder` (encodes streams), `api` (commands, workflows). */
+  roles: readonly NodeRole[];
+  /** NODE_ID; empty = generated once and kept in STATE_PATH/node-id. */
+  nodeId: string;
+  /** The host other nodes and the report use to reach this node. */
+  address: string;
+  /** Milliseconds a node's registration (and its channel claims) live without a heartbeat. */
+  nodeTtlMs: number;
+  /** CLUSTER_SECRET: what nodes show to pull streams from each other (an HMAC key; at least 16 characters). */
+  secret: string;
+}
 
 interface Variable {
   name: string;
@@ -232,11 +254,40 @@ export const VARIABLES: readonly Variable[] = [
   v('RTMPS_PORT', '443', port, 'Port of an `rtmps` workflow step without `port=` (mmids: 443). 0 = any free port.'),
   v('REACTOR_TIMEOUT_SECONDS', '10', decimal(0.1, 300), 'Seconds one reactor request may take before it counts as failed.'),
   v('REACTOR_RETRY_DELAY_SECONDS', '5', decimal(0, 300), 'Seconds between the 3 attempts of a failed reactor request (mmids: 5).'),
+  v('REDIS_URL', '', redisUrlOrEmpty, 'Cluster mode: the Redis every node shares (`redis://host:6379/0`). Empty: one node, no Redis.'),
+  v('NODE_ROLES', 'ingest,encoder,api', nodeRoles, 'Cluster mode: this node\'s roles, a comma list of ingest (RTMP + WS publish), encoder, api (commands, workflows).'),
+  v('NODE_ID', '', nodeId, 'Cluster mode: this node\'s id. Empty: generated once and kept in STATE_PATH/node-id.'),
+  v('NODE_ADDRESS', '', text, 'Cluster mode: the host other nodes and the report use to reach this node. Empty: the first non-loopback IPv4 address, else 127.0.0.1.'),
+  v('CLUSTER_SECRET', '', text, 'Cluster mode (required there, 16+ characters, the same on every node): the secret encoder nodes show to pull streams from ingest nodes; outsiders cannot pull.'),
+  v('CLUSTER_NODE_TTL_SECONDS', '5', decimal(1, 300), 'Cluster mode: seconds a node stays registered (and keeps its channels) without a heartbeat; it heartbeats every third of that.'),
   v('CASTLINE_CONFIG', '', text, 'Config file with `settings { … }` (these names in lower case; the environment wins) and `workflow` nodes. Default: ./castline.config when it exists.'),
 ];
 
 function httpOrEmpty(raw: string): string {
   return raw.trim() === '' ? '' : httpUrl(raw);
+}
+function redisUrlOrEmpty(raw: string): string {
+  const s = raw.trim();
+  if (s === '') return '';
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw new ConfigValueError('must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigValueError('must be a redis:// or rediss:// URL');
+  return s;
+}
+function nodeRoles(raw: string): NodeRole[] {
+  const roles = raw.split(',').map((r) => r.trim().toLowerCase()).filter((r) => r !== '');
+  const unknown = roles.filter((r) => !(NODE_ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || unknown.length > 0) throw new ConfigValueError(`must be a comma list of ${NODE_ROLES.join(', ')}`);
+  return [...new Set(roles)] as NodeRole[];
+}
+function nodeId(raw: string): string {
+  const s = raw.trim();
+  if (s !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(s)) throw new ConfigValueError('must be 1 to 64 letters, digits, _ . or -');
+  return s;
 }
 function authOrEmpty(raw: string): string {
   return raw.trim() === '' ? '' : authMethod(raw);
@@ -378,6 +429,7 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
       wsHeartbeatSeconds: get('WS_HEARTBEAT_SECONDS'),
       wsIdleTimeoutSeconds: get('WS_IDLE_TIMEOUT_SECONDS'),
     },
+    cluster: clusterConfig(get, problems),
     encoding: {
       capacity: get('ENCODER_CAPACITY'),
       hlsTimeSeconds: get('HLS_TIME_SECONDS'),
@@ -416,6 +468,30 @@ function limitsConfig(get: <T>(name: string) => T, problems: string[]): Config['
     rtmpPendingHandshakes: get('RTMP_MAX_PENDING_HANDSHAKES'),
     storageMinFreeBytes: Math.round(get<number>('STORAGE_MIN_FREE_MB') * 1024 * 1024),
   };
+}
+
+function clusterConfig(get: <T>(name: string) => T, problems: string[]): ClusterConfig | null {
+  const redisUrl = get<string>('REDIS_URL');
+  if (redisUrl === '') return null;
+  const address = get<string>('NODE_ADDRESS').trim();
+  const secret = get<string>('CLUSTER_SECRET');
+  if (secret.length < 16) problems.push('CLUSTER_SECRET must be set (at least 16 characters, the same on every node) when REDIS_URL is set');
+  return {
+    redisUrl,
+    roles: get<NodeRole[]>('NODE_ROLES'),
+    nodeId: get<string>('NODE_ID'),
+    address: address === '' ? firstExternalAddress() : address,
+    nodeTtlMs: Math.round(get<number>('CLUSTER_NODE_TTL_SECONDS') * 1000),
+    secret,
+  };
+}
+
+/** The first non-loopback IPv4 address of this machine, else 127.0.0.1. */
+function firstExternalAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
 }
 
 /** The config file's settings (as environment names) and workflow nodes; problems name file, line and column. */

@@ -18,7 +18,7 @@ import type { CloseReason, PublishDecision, PublishRequest, VerificationOutcome 
 import type { IngestServerInfo, PublishSink } from '../ingest/ingest.types';
 import type { Logger } from '../logging/logger';
 import { encoderActor, stepActor } from './actor-adapters';
-import type { Capacity, CoordinatorOptions, Report, WorkflowStream } from './coordinator.types';
+import type { Capacity, ChannelClaims, CoordinatorOptions, Report, WorkflowStream } from './coordinator.types';
 import { newStreamId } from './stream-id';
 
 type StreamActorRef = Actor<typeof streamMachine>;
@@ -97,12 +97,14 @@ export class Coordinator implements PublishSink {
     const route = this.#options.workflows.route(request);
     if (!route.ok) return refused(route.code, route.message);
 
+    // Without reactors and Redis the answer is immediate (no await: the session registers in this
+    // same turn); a reactor is asked first, then a cluster node takes the channel in Redis.
     const streamId = newStreamId();
-    // Without reactors the answer is immediate (no await: the session registers in this same turn).
     const admission = this.#options.workflows.admit(route.workflow, { ...request, streamId }, (why) => this.#endByReactor(streamId, why));
     const admitted = admission instanceof Promise ? await admission : admission;
     if (!admitted.ok) return refused('KEY_REFUSED', admitted.message);
-    const late = this.#shuttingDown ? refused('SHUTTING_DOWN', 'server shutting down') : this.#holder(channel) !== null ? refused('CHANNEL_BUSY', `channel ${channel} is already live`) : null;
+    const checked = this.#lateRefusal(channel, streamId);
+    const late = checked instanceof Promise ? await checked : checked;
     if (late !== null) {
       this.#options.workflows.release(streamId);
       return late;
@@ -242,6 +244,33 @@ export class Coordinator implements PublishSink {
     return this.#actors.get(streamId);
   }
 
+  /**
+   * A new stream id with the channel taken cluster-wide for it. Another id is drawn if the
+   * cluster has seen this one.
+   */
+  /**
+   * Checked after the awaits of admission: shut down or taken here meanwhile; in cluster mode the
+   * channel is then taken in Redis with this stream id (and the cluster encoders' free capacity
+   * refreshed). Null: go on.
+   */
+  #lateRefusal(channel: string, streamId: string): PublishDecision | null | Promise<PublishDecision | null> {
+    const here = (): PublishDecision | null =>
+      this.#shuttingDown ? refused('SHUTTING_DOWN', 'server shutting down') : this.#holder(channel) !== null ? refused('CHANNEL_BUSY', `channel ${channel} is already live`) : null;
+    const claims = this.#options.claims;
+    if (here() !== null || claims === undefined) return here();
+    return this.#takeInCluster(channel, streamId, claims, here);
+  }
+
+  async #takeInCluster(channel: string, streamId: string, claims: ChannelClaims, here: () => PublishDecision | null): Promise<PublishDecision | null> {
+    const [outcome] = await Promise.all([claims.take(channel, streamId), ...[...this.#encoders.values()].map((e) => e.refresh?.())]);
+    if (outcome === 'busy') return refused('CHANNEL_BUSY', `channel ${channel} is already live on another node`);
+    if (outcome === 'unavailable') return refused('CLUSTER_UNAVAILABLE', 'the cluster store (Redis) is unavailable: new publishes are refused until it is back');
+    if (outcome === 'id-taken') return refused('CLUSTER_UNAVAILABLE', 'the stream id is already reserved in the cluster (a collision): publish again');
+    const late = here(); // shut down or taken here while Redis answered
+    if (late !== null) claims.release(channel, streamId);
+    return late;
+  }
+
   /** Registers a session by id and channel until it finishes (or fails: a bug, logged). */
   #register(actor: StreamActorRef): void {
     const { channel, streamId } = actor.getSnapshot().context;
@@ -251,13 +280,19 @@ export class Coordinator implements PublishSink {
     set.add(actor);
     const drop = () => {
       this.#options.workflows.release(streamId);
+      claims?.release(channel, streamId);
       this.#actors.delete(streamId);
       this.#disconnects.delete(streamId);
       set.delete(actor);
       if (set.size === 0 && this.#byChannel.get(channel) === set) this.#byChannel.delete(channel);
     };
+    const claims = this.#options.claims;
     actor.subscribe({
-      next: () => this.#version++,
+      next: (snap) => {
+        this.#version++;
+        // The channel is free again once the session stops holding it (ending: flushing only).
+        if (claims !== undefined && snap.status === 'active' && !holdsChannel(snap.value)) claims.release(channel, streamId);
+      },
       complete: () => {
         this.#version++;
         drop();
@@ -297,7 +332,7 @@ export class Coordinator implements PublishSink {
     let bestLoad = Infinity;
     for (const encoder of this.#encoders.values()) {
       const load = loads.get(encoder.id) ?? 0;
-      if (encoder.capacity >= 0 && load >= encoder.capacity) continue;
+      if (encoder.hasRoom !== undefined ? !encoder.hasRoom() : encoder.capacity >= 0 && load >= encoder.capacity) continue;
       if (load < bestLoad) {
         best = encoder;
         bestLoad = load;

@@ -50,6 +50,17 @@ export interface WorkflowRouter {
   onChange(listener: (previous: string | null, next: string | null) => void): void;
 }
 
+/**
+ * Cluster mode: one session per channel across every node, and stream ids unique across nodes.
+ * `take` answers `busy` when another session holds the channel, `id-taken` when the stream id is
+ * already used (pick another), `unavailable` when the cluster cannot be asked (refuse the publish).
+ */
+export interface ChannelClaims {
+  take(channel: string, streamId: string): Promise<'taken' | 'busy' | 'id-taken' | 'unavailable'>;
+  /** The session ended: its channel is free again. Must not throw. */
+  release(channel: string, streamId: string): void;
+}
+
 export interface CoordinatorOptions {
   verifier: SessionVerifier;
   /** Whether the output storage can take a new stream (null: yes); checked on every publish. None: always. */
@@ -61,6 +72,8 @@ export interface CoordinatorOptions {
   workflows: WorkflowRouter;
   /** Runs workflow media steps (the encoder pool); null = none can run. */
   steps: StepRunner | null;
+  /** Cluster-wide channel claims; absent = this node alone decides (single node). */
+  claims?: ChannelClaims;
 }
 
 export interface Capacity {

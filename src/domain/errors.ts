@@ -16,6 +16,8 @@ export const ERROR_CATALOGUE = {
   NO_WORKFLOW: { status: 404, refusal: true },
   IP_DENIED: { status: 403, refusal: true },
   SHUTTING_DOWN: { status: 503, refusal: true },
+  /** Cluster mode: Redis cannot be reached, so the channel cannot be taken cluster-wide. */
+  CLUSTER_UNAVAILABLE: { status: 503, refusal: true },
   TOO_MANY_CONNECTIONS: { status: 429 },
   MESSAGE_TOO_LARGE: { status: 400 },
   INVALID_MEDIA: { status: 400 },

@@ -68,6 +68,13 @@ export interface Encoder {
   readonly id: number;
   /** Parallel streams it accepts; -1 = unlimited. */
   readonly capacity: number;
+  /**
+   * Whether it can take another stream now, when it knows better than `capacity` and the
+   * sessions assigned to it (a cluster's encoders: the free capacity across encoder nodes).
+   */
+  hasRoom?(): boolean;
+  /** Brings what `hasRoom` knows up to date; called before a publish is decided (cluster mode). Never rejects. */
+  refresh?(): Promise<void>;
   /** Starts a job; every report goes to `report`. Never throws: failures arrive as an `exited` report. */
   start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle;
 }

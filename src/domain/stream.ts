@@ -26,6 +26,8 @@ export const CLOSE_REASONS = [
   'storage-full',
   /** The output storage cannot be written (EROFS, EACCES, EPERM, a symlink out of the root). */
   'storage-error',
+  /** Cluster mode: the node holding the stream left the cluster (died, or lost Redis beyond its TTL). */
+  'node-lost',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

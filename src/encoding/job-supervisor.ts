@@ -54,6 +54,8 @@ export interface JobKind<J, R extends { type: string }, S, M extends { type: str
   describe(job: J): Record<string, unknown>;
   /** Port messages other than `child` and `report`. */
   onMessage?(job: SupervisedJob<J, S>, message: M): void;
+  /** A report before the final `exited`, just before it is passed on. */
+  onProgress?(job: SupervisedJob<J, S>, report: R): void;
   /** The worker thread died under the job: kill and finalise what it left (its PIDs are cleared after). */
   cleanUpAfterWorkerDied(job: SupervisedJob<J, S>): Promise<void> | void;
   /** The job ended (before its final report is delivered). */
@@ -129,7 +131,10 @@ export class JobSupervisor<J, R extends { type: string }, S, M extends { type: s
       else tracked.pids.delete(message.pid);
     } else if (isReportMessage<R>(message)) {
       if (isExited(message.report)) this.finish(tracked, message.report);
-      else if (!tracked.exited) safeReport(tracked.report, message.report, this.options.logger);
+      else if (!tracked.exited) {
+        this.kind.onProgress?.(tracked, message.report);
+        safeReport(tracked.report, message.report, this.options.logger);
+      }
     } else {
       this.kind.onMessage?.(tracked, message);
     }

@@ -154,6 +154,21 @@ function masterEntries(state: OutputsState): MasterEntry[] {
 }
 
 /** Live playlist text of a rendition in the current state. */
+/**
+ * An output the worker announced, recorded in the main thread's mirror of the state: a run that
+ * continues the stream (a restart, on this node or another) does not announce it again.
+ */
+export function markAnnounced(state: OutputsState, output: OutputAvailable): void {
+  if (output.streamType === 'IMG-PREVIEW') {
+    if (state.previews) state.previews.announced = true;
+    return;
+  }
+  const r = state.renditions.find((x) => x.rendition.id === output.resolution);
+  if (!r) return;
+  if (output.streamType === 'HLS-LIVE') r.liveAnnounced = true;
+  else r.vodAnnounced = Math.max(r.vodAnnounced, Number(/vod-(\d+)\.m3u8$/.exec(output.indexFile)?.[1] ?? -1));
+}
+
 export function liveText(state: OutputsState, r: RenditionState): string {
   return livePlaylist(liveWindow(r.recent, state.settings.liveSize), { hlsTime: state.settings.hlsTime, ended: state.ended, format: state.settings.format });
 }

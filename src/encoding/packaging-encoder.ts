@@ -10,12 +10,14 @@ import type { EncodeJob, Encoder, EncoderReport, JobHandle } from '../domain/job
 import type { Logger } from '../logging/logger';
 import type { LiveHlsRegistry } from '../packaging/live-hls';
 import { FileStorage } from '../storage/filesystem';
+import type { OutputsState } from './outputs';
 import { PassthroughJob } from './passthrough-job';
 import type { FlvMediaSource } from './passthrough.types';
 
-/** The pool's side: start ffmpeg jobs, and how many run now. */
+/** The pool's side: start ffmpeg jobs (a restart may continue a prior outputs state), and how many run now. */
 export interface FfmpegEncoder extends Encoder {
   readonly active: number;
+  start(job: EncodeJob, report: (r: EncoderReport) => void, prior?: OutputsState | null): JobHandle;
 }
 
 export interface PackagingEncoderOptions {
@@ -47,9 +49,15 @@ export class PackagingEncoder implements Encoder {
     return this.passthroughs.size;
   }
 
-  start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle {
+  /** Streams running on this node: ffmpeg jobs and passthroughs. */
+  get active(): number {
+    return this.options.pool.active + this.passthroughs.size;
+  }
+
+  /** `prior` (a cluster restart continuing another run's outputs) always goes to the pool. */
+  start(job: EncodeJob, report: (r: EncoderReport) => void, prior: OutputsState | null = null): JobHandle {
     const source = this.options.source();
-    if (source === null || !this.eligible(job)) return this.options.pool.start(job, report);
+    if (source === null || prior !== null || !this.eligible(job)) return this.options.pool.start(job, report, prior);
     if (this.capacity >= 0 && this.options.pool.active + this.passthroughs.size >= this.capacity) {
       setImmediate(() => report({ type: 'exited', clean: false, error: { code: 'CAPACITY_FULL', message: `encoder ${this.id} is at capacity (${this.capacity})` } }));
       return { stop: () => undefined };

@@ -25,7 +25,7 @@ import { FileStorage } from '../storage/filesystem';
 import { ffmpegPath } from './binaries';
 import { signalAll, waitGone } from './child-processes';
 import { JobSupervisor, type JobKind } from './job-supervisor';
-import { applyOutputEvent, finalizeSync, type OutputsState } from './outputs';
+import { applyOutputEvent, finalizeSync, markAnnounced, type OutputsState } from './outputs';
 import { hlsPlaylistPath } from './step-args';
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
 import type { JobOptions, StepOptions, StepTask, StepWorkerToMain, WorkerTask, WorkerToMain } from './worker.types';
@@ -49,6 +49,11 @@ export interface EncoderPoolOptions {
   stepStableRunSeconds?: number;
   /** Told of every ffmpeg restart of an encode job: in the job after a crash, or a new job after its worker died (metrics). */
   onRestart?: (reason: 'ffmpeg-crashed' | 'worker-died') => void;
+  /**
+   * Told of every change of an encode job's outputs state (plan, segment, preview, end): a cluster
+   * keeps it where another node can continue the stream's playlists if this one dies.
+   */
+  onOutputsState?: (job: EncodeJob, state: OutputsState) => void;
 }
 
 /** The reports of each kind before its final `exited`. */
@@ -136,15 +141,19 @@ export class EncoderPool implements Encoder, StepRunner {
     return [...this.encodes.childPids, ...this.steps.childPids];
   }
 
-  start(job: EncodeJob, report: (r: EncoderReport) => void): JobHandle {
+  /**
+   * Starts an encode job. A restart (`attempt > 0`) continues the outputs state this pool kept of
+   * the crashed run, else `prior` (another node's, in a cluster), else starts over.
+   */
+  start(job: EncodeJob, report: (r: EncoderReport) => void, prior: OutputsState | null = null): JobHandle {
     const key = `${job.channel}/${job.streamId}`;
     if (this.closing) return this.encodes.refuse(report, 'SHUTTING_DOWN', 'the encoder is shutting down');
     if (this.capacity >= 0 && this.encodes.size >= this.capacity) return this.encodes.refuse(report, 'CAPACITY_FULL', `encoder ${this.id} is at capacity (${this.capacity})`);
     if (this.encodes.has(key)) return this.encodes.refuse(report, 'START_FAILED', `stream ${key} is already being encoded`);
-    const prior = job.attempt > 0 ? this.takeRetained(key, job) : null;
+    const resume = job.attempt > 0 ? this.takeRetained(key, job, prior) : null;
     if (job.attempt > 0) this.options.onRestart?.('worker-died');
-    if (prior !== null) this.resumed.add(key);
-    return this.encodes.start(key, job, prior, (port): WorkerTask => ({ job, options: this.jobOptions, prior, port }), report);
+    if (resume !== null) this.resumed.add(key);
+    return this.encodes.start(key, job, resume, (port): WorkerTask => ({ job, options: this.jobOptions, prior: resume, port }), report);
   }
 
   startStep(job: StepJob, report: (r: StepReport) => void): JobHandle {
@@ -153,9 +162,10 @@ export class EncoderPool implements Encoder, StepRunner {
   }
 
   /** The outputs state a crashed stream left (a restart continues it), or null if none was kept. */
-  private takeRetained(key: string, job: EncodeJob): OutputsState | null {
+  private takeRetained(key: string, job: EncodeJob, given: OutputsState | null): OutputsState | null {
     const kept = this.retained.get(key);
     if (!kept) {
+      if (given !== null) return given;
       this.logger.warn({ ch: job.channel, streamId: job.streamId, attempt: job.attempt }, 'restart without retained outputs state: starting over');
       return null;
     }
@@ -173,7 +183,14 @@ export class EncoderPool implements Encoder, StepRunner {
       onMessage: (active, message) => {
         if (message.type === 'plan') active.state = message.state;
         else if (message.type === 'output' && active.state) applyOutputEvent(active.state, message.event);
+        if (active.state && (message.type === 'plan' || message.type === 'output')) this.options.onOutputsState?.(active.job, active.state);
         if (message.type === 'output' && message.event.kind === 'restart' && !this.resumed.delete(`${active.job.channel}/${active.job.streamId}`)) this.options.onRestart?.('ffmpeg-crashed');
+      },
+      // What was announced is part of the state a continuation starts from: not announced twice.
+      onProgress: (active, report) => {
+        if (report.type !== 'available' || !active.state) return;
+        markAnnounced(active.state, report.output);
+        this.options.onOutputsState?.(active.job, active.state);
       },
       // The dead worker's ffmpeg is killed and its playlists finalized from the mirror.
       cleanUpAfterWorkerDied: (active) => {

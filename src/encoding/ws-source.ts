@@ -21,7 +21,9 @@ export class WsSource {
   private ended = false;
 
   constructor(uri: string, private readonly events: WsSourceEvents, heartbeatSeconds = 20, endpoint: WsReceiveEndpoint = 'receive-clear-cache') {
-    const url = `${uri.replace(/\/+$/, '')}/${endpoint}`;
+    // `ws://host:port/{channel}/{key}[?query]` (a cluster pull carries its token as the query).
+    const [base, query] = uri.split('?', 2);
+    const url = `${base.replace(/\/+$/, '')}/${endpoint}${query === undefined ? '' : `?${query}`}`;
     // castline's own WSS port on loopback (TLS on, maybe a self-signed certificate): this process's
     // own listener, so its certificate is not checked there; anywhere else it is.
     const host = new URL(url).hostname;

@@ -89,6 +89,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
       signal?.removeEventListener('abort', onAbort);
       resolve(true);
     }, ms);
+    timer.unref(); // a pending retry never keeps a stopping process alive
     const onAbort = () => {
       clearTimeout(timer);
       resolve(false);

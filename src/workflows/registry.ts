@@ -25,6 +25,15 @@ export type RouteResult =
   | { ok: true; workflow: WorkflowDefinition; step: StepDefinition }
   | { ok: false; reason: 'no-workflow' | 'ip-denied'; message: string };
 
+/**
+ * Cluster mode: where changes made over this node's API go (the cluster's store, from which every
+ * node applies them with `applyShared`). Called after the change was applied here.
+ */
+export interface WorkflowChangeSink {
+  upserted(name: string, text: string): void;
+  deleted(name: string): void;
+}
+
 interface Claim {
   /** `rtmp` (the default listener), `ws`, or an RTMP listener of its own. */
   kind: string;
@@ -43,17 +52,19 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
   readonly #reactors = new Map<string, ReactorDefinition>();
   /** Workflows a reactor created: by workflow name, the reactor and the streams (leases) holding it. */
   readonly #managed = new Map<string, { reactor: string; holders: Set<string> }>();
+  readonly #tls: boolean;
+  readonly #shared: WorkflowChangeSink | null;
 
   /**
    * `rtmp`: the RTMP server runs (ffmpeg_pull, ffmpeg_transcode and rtmp_watch publish into it). Default true.
    * `listeners`: the default RTMP and RTMPS ports (which listener a step without `port=` uses).
+   * `shared`: cluster mode, the changes also go there.
    */
-  readonly #tls: boolean;
-
-  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean; listeners?: ListenerDefaults; tls?: boolean }) {
+  constructor(options: { store: WorkflowStore | null; logger: Logger; rtmp?: boolean; listeners?: ListenerDefaults; tls?: boolean; shared?: WorkflowChangeSink }) {
     super();
     this.#tls = options.tls ?? false;
     this.#store = options.store;
+    this.#shared = options.shared ?? null;
     this.#log = options.logger;
     this.#rtmp = options.rtmp ?? true;
     this.#listeners = options.listeners ?? { rtmpPort: 1935, rtmpsPort: 443 };
@@ -179,6 +190,7 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     this.#store?.save(this.#changes);
     this.#put(definition);
     this.emit('changed', previous, definition);
+    this.#shared?.upserted(definition.name, text);
     return { definition, created: previous === null };
   }
 
@@ -192,7 +204,36 @@ export class WorkflowRegistry extends EventEmitter<RegistryEvents> {
     this.#store?.save(this.#changes);
     this.#remove(name);
     this.emit('changed', previous, null);
+    this.#shared?.deleted(name);
     return true;
+  }
+
+  /**
+   * Cluster mode: a change another node made (or one made before this node started), from the
+   * cluster's store: `text` null = deleted. Applied like a local change, without sending it back.
+   * An unchanged workflow is left alone; one that does not validate here is skipped with an error log.
+   */
+  applyShared(name: string, text: string | null): void {
+    const previous = this.#workflows.get(name) ?? null;
+    if (text === null) {
+      if (previous === null) return;
+      this.#remove(name);
+      this.emit('changed', previous, null);
+      return;
+    }
+    if (this.#changes.upserts[name] === text && previous !== null) return;
+    try {
+      const parsed = parseWorkflowText(text);
+      const definition = parsed.workflow;
+      if (definition.name !== name) throw new Error(`the text defines workflow ${definition.name}`);
+      this.#checkConflicts(definition);
+      for (const reactor of parsed.reactors) this.#reactors.set(reactor.name, reactor);
+      this.#changes.upserts[name] = text;
+      this.#put(definition);
+      this.emit('changed', previous, definition);
+    } catch (err) {
+      this.#log.error({ workflow: name, err: (err as Error).message }, 'workflow from the cluster not valid on this node: skipped');
+    }
   }
 
   /**

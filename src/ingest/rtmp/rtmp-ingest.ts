@@ -27,6 +27,7 @@ import type { RefusalCode } from '../../domain/errors';
 import type { CloseReason, PublishDecision, PublishRequest } from '../../domain/stream';
 import type { Logger } from '../../logging/logger';
 import { localHostFor, isWildcardAddress } from '../../net/listen-address';
+import { PULL_TOKEN_PARAM, withPullToken } from '../../net/pull-token';
 import { secretsEqual } from '../../net/secret-compare';
 import type { IngestServerInfo } from '../ingest.types';
 import { RtmpConnectionLimit } from './connection-limit';
@@ -277,12 +278,22 @@ export class RtmpIngest {
    * very path (mmids' `rtmp_receive app=x` … `rtmp_watch app=x`) — a hidden internal path, so the
    * path's players see what reaches the watch step (after a transcode), not the raw source.
    */
+  /**
+   * How an encoder reaches this publish: its own path (in cluster mode at the advertised address,
+   * with the pull token), or — when an rtmp_watch step publishes on that path — a hidden internal
+   * path the publisher is moved to (media follows the step order).
+   */
   private sourceUri(session: NmsSession, channel: string, key: string): string {
+    const pullToken = this.options.pullToken;
+    const host = pullToken === undefined ? this.localHost() : this.advertisedIp();
     const internal = this.options.internal;
-    if (internal === undefined || this.options.paths?.watched(channel, key) !== true) return `rtmp://${this.localHost()}:${this.port}/${channel}/${key}`;
-    const hidden = `source-${session.id}`;
-    this.nms!.movePublisher(session, `/${internal.internalApp}/${hidden}`);
-    return `rtmp://${this.localHost()}:${this.port}/${internal.internalApp}/${hidden}?castline_token=${internal.token}`;
+    if (internal !== undefined && this.options.paths?.watched(channel, key) === true) {
+      const hidden = `source-${session.id}`;
+      this.nms!.movePublisher(session, `/${internal.internalApp}/${hidden}`);
+      return `rtmp://${host}:${this.port}/${internal.internalApp}/${hidden}?castline_token=${internal.token}`;
+    }
+    const uri = `rtmp://${host}:${this.port}/${channel}/${key}`;
+    return pullToken === undefined ? uri : withPullToken(uri, pullToken(channel, key));
   }
 
   private hasToken(session: NmsSession): boolean {
@@ -467,6 +478,9 @@ export class RtmpIngest {
     if (this.internal.has(`${session.streamApp}/${session.streamName}`)) return;
     const parsed = parseStreamPath(session.streamApp, session.streamName, this.options.config.idMaxLength);
     if (!parsed.ok) return refuse(parsed.reason);
+    const pullToken = this.options.pullToken;
+    const given = session.streamQuery?.[PULL_TOKEN_PARAM];
+    if (pullToken !== undefined && !(typeof given === 'string' && secretsEqual(given, pullToken(parsed.channel, parsed.key)))) return refuse('no cluster token', parsed.channel);
     const publisher = this.byChannel.get(parsed.channel);
     const view = publisher === undefined ? null : this.view(publisher);
     const live = view?.state === 'live' ? this.options.sink.livePublisher(parsed.channel) : null;
@@ -495,6 +509,7 @@ export class RtmpIngest {
 
   // ---- addresses ----------------------------------------------------------------------------
 
+  /** Where an encoder pulls a publish from: this node's address (cluster) or the local one, with the cluster token in cluster mode. */
   /** How a local encoder reaches the listener. */
   private localHost(): string {
     return localHostFor(this.options.config.bindAddress);

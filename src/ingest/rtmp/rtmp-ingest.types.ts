@@ -39,6 +39,12 @@ export interface RtmpIngestOptions {
   tls?: SecureContextOptions | null;
   /** The workflows' rules for stream paths (rtmp_watch steps); absent = none. */
   paths?: WatchedPaths;
+  /**
+   * Cluster mode: a player of a published channel must show this token for the channel and key as
+   * the `cluster_token` query parameter (`rtmp://host/{channel}/{key}?cluster_token=…`); source
+   * URIs carry it. Absent: the key alone admits a player.
+   */
+  pullToken?: (channel: string, key: string) => string;
 }
 
 export type PlayerAdmission = { ok: true; release?: () => void } | { ok: false; reason: string };

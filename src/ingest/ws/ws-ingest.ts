@@ -36,6 +36,7 @@ import { STATUS_CODES } from 'node:http';
 import { httpStatusOf, type ErrorCode } from '../../domain/errors';
 import type { CloseReason, PublishDecision, PublishRequest } from '../../domain/stream';
 import type { Logger } from '../../logging/logger';
+import { PULL_TOKEN_PARAM, withPullToken } from '../../net/pull-token';
 import { secretsEqual } from '../../net/secret-compare';
 import { uWS } from '../../net/uws';
 import type { IngestServerInfo } from '../ingest.types';
@@ -216,6 +217,8 @@ class WsIngestServer implements WsIngest {
       } else {
         const liveKey = relay?.publisher?.key ?? this.deps.sink.livePublisher(channel)?.key ?? null;
         if (liveKey !== null && !secretsEqual(key, liveKey)) return reject(res, 'KEY_REFUSED', 'Invalid streaming key');
+        const pullToken = this.deps.pullToken;
+        if (pullToken !== undefined && !secretsEqual(req.getQuery(PULL_TOKEN_PARAM) ?? '', pullToken(channel, key))) return reject(res, 'KEY_REFUSED', 'Receiving needs the cluster token');
       }
 
       const slot = this.limit.acquire(ip);
@@ -236,6 +239,12 @@ class WsIngestServer implements WsIngest {
     }
   }
 
+  /** Where an encoder pulls this publish from (with the cluster token in cluster mode). */
+  private sourceUri(channel: string, key: string): string {
+    const uri = sourceUri(this.deps.advertised(), channel, key);
+    return this.deps.pullToken === undefined ? uri : withPullToken(uri, this.deps.pullToken(channel, key));
+  }
+
   private async verifyThenUpgrade(res: uWS.HttpResponse, headers: UpgradeHeaders, conn: Connection): Promise<void> {
     const pending: PendingPublish = { res, answered: false };
     let aborted = false;
@@ -249,7 +258,7 @@ class WsIngestServer implements WsIngest {
       userIp: conn.slot.ip,
       ingest: 'WS',
       serverId: this.deps.serverId,
-      source: { type: 'WS', uri: sourceUri(this.deps.advertised(), conn.channel, conn.key) },
+      source: { type: 'WS', uri: this.sourceUri(conn.channel, conn.key) },
       disconnect: (reason) => this.disconnect(conn, reason),
     };
     let decision: PublishDecision | null = null;

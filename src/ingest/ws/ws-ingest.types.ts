@@ -26,6 +26,12 @@ export interface WsIngestDeps {
   exemptLoopbackFromIpLimit?: boolean;
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: 'CHANNEL_BUSY' | 'TOO_MANY_CONNECTIONS') => void;
+  /**
+   * Cluster mode: receivers (`receive`, `receive-clear-cache`, `probe`) must show this token for
+   * the channel and key as the `cluster_token` query parameter; source URIs carry it. Absent: the
+   * key alone admits a receiver (docs/spec/cluster-protocols.md §1).
+   */
+  pullToken?: (channel: string, key: string) => string;
 }
 
 export interface WsIngestStats {
