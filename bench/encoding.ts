@@ -37,7 +37,7 @@ function cpuSeconds(): number {
 
 const encoding = (over: Partial<Config['encoding']> = {}): Config['encoding'] => ({
   capacity: -1, hlsTimeSeconds: 2, hlsLivePlaylistSize: 6, hlsVodMaxSize: 86400, h264Preset: 'veryfast', videoCodec: 'libx264',
-  audioCodec: 'aac', pixelFormat: 'yuv420p', originalMode: 'copy', stopGraceSeconds: 10, stallTimeoutSeconds: 30, maxRestarts: 0, ...over,
+  audioCodec: 'aac', pixelFormat: 'yuv420p', originalMode: 'copy', segmentFormat: 'mpegts', partSeconds: 0.333, stopGraceSeconds: 10, stallTimeoutSeconds: 30, maxRestarts: 0, ...over,
 });
 
 /** Serves `file` to every receiver: as fast as the socket takes it, or paced at its average byte rate (real time). */

@@ -76,6 +76,11 @@ export class NginxRtmp {
     }
   }
 
+  /** The master process id (its workers are its children), or 0 before `start()`. */
+  get pid(): number {
+    return this.proc?.pid ?? 0;
+  }
+
   playlist(name: string): string {
     return path.join(this.hlsDir, `${name}.m3u8`);
   }

@@ -10,7 +10,9 @@
  *    application (test/helpers/app-server.ts records `at` when the POST body has been read);
  *  - end, nginx-rtmp: the first time `{hls_path}/{name}.m3u8` lists a segment (`#EXTINF`),
  *    polled every 10 ms (nginx-rtmp has no callback for this).
- * For comparison castline's first `live.m3u8` on disk is also reported (same 10 ms polling).
+ * For comparison castline's first `live.m3u8` on disk is also reported (same 10 ms polling), and for
+ * `copy` (a passthrough stream with HLS_SEGMENT_FORMAT=fmp4, the default) when its LL-HLS playlist
+ * first lists a part (`firstPart`): the first moment a low-latency player can start.
  * Floor: the same proxy reads the publisher's RTMP messages (bench/latency-rtmp-tap.ts) and notes
  * when the second keyframe (source t = 2 s, the one that closes the first 2 s segment) had fully
  * arrived; no server can list a first segment before that. "Above floor" = latency − floor.
@@ -99,6 +101,7 @@ async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstB
   app.settings = mode === 'encoded' ? { 'x-resolutions': ENCODED_RUNG } : {};
   const connection = proxy.firstBytes.length;
   const timeline = new CastlineTimeline(castline.dataDir, ch);
+  const firstPart = mode === 'copy' ? firstPlayablePart(castline, ch) : null;
   const pub = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${ch}/good-${run}`);
   try {
     const t0 = await proxy.firstByte(connection);
@@ -112,6 +115,8 @@ async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstB
     if (verified) phases.verified = verified.at - t0;
     for (const [m, at] of Object.entries(timeline.at) as Array<[Milestone, number]>) phases[m] = at - t0;
     phases.callback = live.at - t0;
+    const partAt = await firstPart?.catch(() => undefined);
+    if (partAt !== undefined) phases.firstPart = partAt - t0;
     Object.assign(phases, floorPhases(proxy, connection, t0));
     await stopPublisher(pub);
     await waitFor(() => eventOf('stream-closed'), `${ch} stream-closed`, 30_000);
@@ -121,6 +126,24 @@ async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstB
     await stopPublisher(pub);
     throw new Error(`${(err as Error).message}; publisher: ${pub.stderr().trim().slice(-300)}`);
   }
+}
+
+/**
+ * When the LL-HLS playlist of a passthrough stream first lists a part: as soon as the stream's
+ * rendition folder exists (init.mp4 written at the first keyframe), a plain `live.m3u8` request to
+ * castline is held until part 0 exists (`src/api/ll-hls.ts`); the time its answer arrives.
+ */
+async function firstPlayablePart(castline: TestCastline, ch: string): Promise<number> {
+  const root = `${castline.dataDir}/hls/${ch}`;
+  const rendition = await waitFor(() => {
+    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+      for (const r of fs.readdirSync(`${root}/${id}`)) if (fs.existsSync(`${root}/${id}/${r}/init.mp4`)) return `${id}/${r}`;
+    }
+    return undefined;
+  }, `${ch} init.mp4`);
+  const text = await (await fetch(`http://127.0.0.1:${castline.httpPort}/hls/${ch}/${rendition}/live.m3u8`)).text();
+  if (!text.includes('#EXT-X-PART:')) throw new Error(`no part in ${text}`);
+  return Date.now();
 }
 
 async function nginxRun(nginx: NginxRtmp, proxy: FirstByteProxy, run: number): Promise<RunResult> {
@@ -232,12 +255,13 @@ export function summarize(results: RunResult[], modes: Mode[]): void {
     const above = pick(rs, (r) => (r.phases.keyframe2 === undefined ? undefined : r.latencyMs - r.phases.keyframe2));
     console.log(`| ${label[mode]} | ${rs.length} | ${p50p95(l)} | ${sec(Math.max(...l))} | ${p50p95(fromKey)} | ${sec(percentile(floor, 0.5))} | ${p50p95(above)} |`);
   }
-  const phaseNames = ['keyframe1', 'keyframe2', 'verified', 'probeSpawn', 'encoderSpawn', 'stagedTs', 'segmentListed', 'playlist', 'callback'];
+  const phaseNames = ['keyframe1', 'keyframe2', 'verified', 'probeSpawn', 'encoderSpawn', 'stagedTs', 'segmentListed', 'playlist', 'firstPart', 'callback'];
   console.log('');
   console.log('');
   console.log('Phases (p50, seconds after the first byte): keyframe1/2 = publisher keyframes fully received; verified = key');
   console.log('verification at the app; probeSpawn/encoderSpawn = castline ffmpeg processes seen; stagedTs = first segment file');
-  console.log('opened in staging; segmentListed = first segment complete (list.csv); playlist = live.m3u8 on disk; callback = HLS-LIVE event at the app.');
+  console.log('opened in staging; segmentListed = first segment complete (list.csv); playlist = live.m3u8 on disk; firstPart = the LL-HLS');
+  console.log('playlist (passthrough, fmp4) lists its first part; callback = HLS-LIVE event at the app.');
   console.log(`| mode | ${phaseNames.join(' | ')} |`);
   console.log(`|---|${phaseNames.map(() => '---').join('|')}|`);
   for (const mode of modes) {

@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { teeEvents } from './api/activity';
 import { commandRoutes } from './api/commands';
 import { fileRoutes } from './api/files';
+import type { Route } from './api/api.types';
 import { healthRoutes } from './api/health';
+import { llHlsRoutes } from './api/ll-hls';
 import { mountRoutes } from './api/http';
 import { observeHlsServed } from './api/served';
 import { workflowRoutes } from './api/workflows';
@@ -20,6 +22,8 @@ import { ConfigError, loadConfig, type Config, type NodeRole } from './config/co
 import { Coordinator } from './coordinator/coordinator';
 import { withEncodingLimits } from './coordinator/limited-verifier';
 import { ensureBinaries } from './encoding/binaries';
+import { PackagingEncoder } from './encoding/packaging-encoder';
+import type { FlvMediaSource } from './encoding/passthrough.types';
 import { endCrashedStream } from './encoding/crashed-outputs';
 import { EncoderPool } from './encoding/pool';
 import type { PublishSink } from './ingest/ingest.types';
@@ -29,6 +33,7 @@ import { registerWsIngest } from './ingest/ws/ws-ingest';
 import { createLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
+import { LiveHlsRegistry } from './packaging/live-hls';
 import { pullTokenFor, type PullToken } from './net/pull-token';
 import { uWS, uwsBuild, uwsIsNative } from './net/uws';
 import { createOps, operationsRoutes, type Ops } from './operations';
@@ -46,6 +51,10 @@ import { WorkflowStore } from './workflows/store';
 
 /** Ids of the local servers as listed in `GET /commands/report` (a cluster node's come from its number). */
 export const LOCAL_IDS = { wsServer: 1, rtmpServer: 2, encoder: 1 } as const;
+/** An ended stream's LL-HLS stays in memory this long (players fetch the ENDLIST playlist), then disk serves it. */
+const LIVE_HLS_LINGER_MS = 30_000;
+/** LL-HLS playlists list at least this many segments (delta updates need more than 6 target durations). */
+const MIN_LL_SEGMENTS = 8;
 type ServerIds = { wsServer: number; rtmpServer: number; encoder: number };
 
 export interface Castline {
@@ -90,6 +99,10 @@ interface Core {
   rtmpPort: { value: number };
   /** What the ingests publish into: the coordinator, with every decision counted. */
   sink: PublishSink;
+  /** Streams castline packages itself (LL-HLS served from memory). */
+  liveHls: LiveHlsRegistry;
+  /** The RTMP ingest's media tap for passthrough packaging, once RTMP listens. */
+  mediaSource: { current: FlvMediaSource | null };
   /** Ports of the RTMP listeners by key (`rtmp:1935`, `rtmps:443`, …), once RTMP runs. */
   rtmpListeners: () => Record<string, number>;
   /** Report ids of this node's servers. */
@@ -167,15 +180,22 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     idMaxLength: config.idMaxLength,
     logger: log,
   });
+  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS);
+  const mediaSource: Core['mediaSource'] = { current: null };
+  // Streams this node can package itself (RTMP passthrough, no ffmpeg) are; every other goes to the pool.
+  const local = new PackagingEncoder({
+    pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => mediaSource.current,
+    memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
+  });
   // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
-  coordinator.addEncoder(cluster === null ? pool : cluster.encoder(pool));
+  coordinator.addEncoder(cluster === null ? local : cluster.encoder(local));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
   if (cluster !== null) cleanups.push(() => cluster.drain()); // first: other nodes' streams move before the pool stops
   Object.assign(ops.parts, { coordinator, outbox });
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
   const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
-  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver };
+  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, mediaSource };
 }
 
 /** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
@@ -208,7 +228,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
   const routes = [
     ...healthRoutes({ status, streams: () => coordinator.sessionCount() }, uwsBuild),
     ...(hasRole(config, 'api') ? [...commandRoutes(cluster?.commands ?? coordinator), ...workflowRoutes(workflows, coordinator)] : []),
-    ...observeHlsServed(fileRoutes(config.hlsFilesystemPath), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
+    ...observeHlsServed(hlsRoutes(config, core), { served: (bytes, client) => ops.metrics.hlsServed(bytes, client) }),
     ...operationsRoutes(config, logger, ops, core),
   ];
   mountRoutes(app, routes, { auth: config.commandsAuth, maxBodyBytes: 1024 * 1024, logger: logger.child({ component: 'api' }), closing });
@@ -223,17 +243,25 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
   return httpPort;
 }
 
+/** HLS and previews from disk; streams castline packages itself as LL-HLS from memory first. */
+function hlsRoutes(config: Readonly<Config>, core: Core): Route[] {
+  const files = fileRoutes(config.hlsFilesystemPath);
+  return [...llHlsRoutes(core.liveHls, files.find((r) => r.pattern === '/hls/*')!), ...files];
+}
+
 /** RTMP ingest and the workflows' pulled sources (which publish into it). Returns the port. */
 async function startRtmp(config: Readonly<Config>, logger: Logger, core: Core, cleanups: Cleanups, ops: Ops): Promise<number> {
   const { coordinator, internal } = core;
   const rtmp = new RtmpIngest({
     sink: core.sink, config, logger, serverId: core.ids.rtmpServer, advertisedIp: config.cluster?.address, pullToken: pullTokenOf(config), internal: { token: internal!.token, internalApp: INTERNAL_APP },
     onRefused: (code) => ops.metrics.publish('rtmp', code),
+    mediaTapBytes: config.encoding.segmentFormat === 'fmp4' ? config.ingest.gopCacheBytes : 0,
     tls: core.tls?.context ?? null,
     paths: new WorkflowWatchPaths(core.workflows, core.router),
     limits: { maxPerIp: config.ingest.maxIpConcurrentConnections, whitelist: config.ingest.concurrentLimitWhitelist, maxPending: config.limits.rtmpPendingHandshakes },
   });
   ops.parts.rtmp = rtmp;
+  core.mediaSource.current = rtmp;
   await rtmp.start();
   cleanups.push(() => rtmp.close());
   // The workflows' `port=` / `rtmps` listeners: started now, then as steps come and go.

@@ -5,8 +5,10 @@
 export interface ApiRequest {
   /** Upper-case method. */
   method: string;
-  /** URL path without the query string (no route reads a query string). */
+  /** URL path without the query string. */
   path: string;
+  /** The query string without `?`, for routes that declare `query: true` (else empty). */
+  query?: string;
   /** Lower-case header names. */
   headers: Readonly<Record<string, string>>;
   body: Buffer;
@@ -14,6 +16,8 @@ export interface ApiRequest {
   readonly ip: string;
   /** Path parameters from the route pattern (`:name` and `*`). */
   params: Readonly<Record<string, string>>;
+  /** Calls `listener` if the client goes away before an asynchronous answer (a held request). */
+  onAbort?(listener: () => void): void;
 }
 
 export interface ApiResponse {
@@ -38,5 +42,7 @@ export interface Route {
    * socket (a hot-path saving); when absent, every header is.
    */
   headers?: readonly string[];
+  /** The handler reads the query string (`req.query`). */
+  query?: boolean;
   handler: Handler;
 }

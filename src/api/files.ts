@@ -16,6 +16,8 @@ const TYPES: Record<string, { type: string; cache: string }> = {
   '.m3u8': { type: 'application/vnd.apple.mpegurl', cache: 'no-cache' },
   '.json': { type: 'application/json', cache: 'no-cache' },
   '.ts': { type: 'video/mp2t', cache: 'public, max-age=31536000, immutable' },
+  '.m4s': { type: 'video/iso.segment', cache: 'public, max-age=31536000, immutable' },
+  '.mp4': { type: 'video/mp4', cache: 'public, max-age=31536000, immutable' },
   '.jpg': { type: 'image/jpeg', cache: 'public, max-age=31536000, immutable' },
 };
 

@@ -87,7 +87,7 @@ function handle(route: Route, method: string, res: HttpResponse, req: HttpReques
       for (const name of route.headers) headers[name] = req.getHeader(name);
     }
     const params = hasParams(route) ? routeParams(route.pattern, req, path) : NO_PARAMS;
-    const request = new Request(method, path, headers, params, res);
+    const request = new Request(method, path, headers, params, res, route.query === true ? req.getQuery() ?? '' : '');
 
     if (route.auth) {
       const why = auth(headers['authorization']);
@@ -124,15 +124,24 @@ const EMPTY = Buffer.alloc(0);
 class Request implements ApiRequest {
   body: Buffer = EMPTY;
   #ip: string | undefined;
+  #abortListeners: Array<() => void> | null = null;
   constructor(
     readonly method: string,
     readonly path: string,
     readonly headers: Record<string, string>,
     readonly params: Record<string, string>,
     readonly res: HttpResponse,
+    readonly query: string,
   ) {}
   get ip(): string {
     return (this.#ip ??= Buffer.from(this.res.getRemoteAddressAsText()).toString());
+  }
+  onAbort(listener: () => void): void {
+    (this.#abortListeners ??= []).push(listener);
+  }
+  /** The client went away: tell whoever holds the request. */
+  aborted(): void {
+    for (const listener of this.#abortListeners?.splice(0) ?? []) listener();
   }
 }
 
@@ -151,6 +160,7 @@ function run(route: Route, request: Request, res: HttpResponse, pending: Pending
   if (!(result instanceof Promise)) return send(res, pending, request.method, result, options, false, !inRequestCallback);
   res.onAborted(() => {
     pending.done = true;
+    request.aborted();
   });
   result.then(
     (response) => send(res, pending, request.method, response, options),

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { parse as parseDotenv } from 'dotenv';
+import { SEGMENT_FORMATS, type SegmentFormat } from '../domain/media';
 import type { EncodingLimits } from '../domain/settings';
 import { LOG_LEVELS, type LogLevel } from '../logging/logger';
 import { ConfigSyntaxError, parseConfigText, type ReactorNode, type WorkflowNode } from './config-format';
@@ -124,6 +125,10 @@ export interface Config {
     pixelFormat: string;
     /** ORIGINAL rendition: copy H.264/AAC through, or always re-encode. */
     originalMode: 'copy' | 'encode';
+    /** `fmp4`: CMAF segments packaged by castline, Low-Latency HLS from memory; `mpegts`: classic `.ts` from ffmpeg. */
+    segmentFormat: SegmentFormat;
+    /** LL-HLS part duration, seconds (fmp4). */
+    partSeconds: number;
     /** Seconds ffmpeg gets to flush after the publisher ended or a close command. */
     stopGraceSeconds: number;
     /** Seconds without input after which a stream is ended. */
@@ -227,6 +232,8 @@ export const VARIABLES: readonly Variable[] = [
   v('HLS_AUDIO_CODEC', 'aac', text, 'ffmpeg audio encoder.'),
   v('HLS_PIXEL_FORMAT', 'yuv420p', text, 'Output pixel format.'),
   v('HLS_ORIGINAL_MODE', 'copy', oneOf('copy', 'encode'), 'ORIGINAL rendition: copy H.264/AAC through untouched, or always re-encode.'),
+  v('HLS_SEGMENT_FORMAT', 'fmp4', oneOf(...SEGMENT_FORMATS), '`fmp4`: CMAF segments (`init.mp4` + `{n}.m4s`) packaged by castline and served as Low-Latency HLS from memory (RTMP passthrough streams; others still get `.ts` from ffmpeg); `mpegts`: classic `{n}.ts` from ffmpeg for every stream.'),
+  v('HLS_PART_SECONDS', '0.333', decimal(0.1, 10), 'Low-Latency HLS part duration in seconds (fmp4): one CMAF fragment per part.'),
   v('ENCODE_STOP_GRACE_SECONDS', '10', decimal(0, 600), 'Seconds ffmpeg gets to flush its last segment after the stream ends.'),
   v('ENCODER_STALL_TIMEOUT_SECONDS', '30', decimal(1, 3600), 'Seconds without input after which a stream is ended.'),
   v('ENCODER_MAX_RESTARTS', '3', integer(0, 100), 'ffmpeg restarts allowed per stream while its publisher is live.'),
@@ -318,6 +325,8 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   if (problems.length > 0) throw new ConfigError(problems);
   const config = buildConfig((name) => values.get(name), file, cwd, problems);
   problems.push(...validateSettingsDefaults(config.defaults));
+  const { partSeconds, hlsTimeSeconds } = config.encoding;
+  if (partSeconds >= hlsTimeSeconds) problems.push(`HLS_PART_SECONDS=${partSeconds} must be shorter than HLS_TIME_SECONDS=${hlsTimeSeconds}`);
   const baseOf = (name: string) => (outer[name] !== undefined && outer[name] !== '' ? cwd : file.dir);
   config.ffmpegPath = checkFfmpegPath(values.get('FFMPEG_PATH') as string, baseOf('FFMPEG_PATH'), problems);
   config.tls = checkTls((name) => values.get(name) as string, baseOf, problems);
@@ -431,6 +440,8 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
       audioCodec: get('HLS_AUDIO_CODEC'),
       pixelFormat: get('HLS_PIXEL_FORMAT'),
       originalMode: get('HLS_ORIGINAL_MODE'),
+      segmentFormat: get('HLS_SEGMENT_FORMAT'),
+      partSeconds: get('HLS_PART_SECONDS'),
       stopGraceSeconds: get('ENCODE_STOP_GRACE_SECONDS'),
       stallTimeoutSeconds: get('ENCODER_STALL_TIMEOUT_SECONDS'),
       maxRestarts: get('ENCODER_MAX_RESTARTS'),

@@ -21,6 +21,8 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_CONNECTIONS: { status: 429 },
   MESSAGE_TOO_LARGE: { status: 400 },
   INVALID_MEDIA: { status: 400 },
+  /** A held LL-HLS request whose part did not arrive within 3 × the target duration. */
+  PART_TIMEOUT: { status: 503 },
   /** The output storage is full (a publish is refused until there is room). */
   STORAGE_FULL: { status: 507, refusal: true },
   /** The output storage cannot be written. */

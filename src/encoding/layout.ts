@@ -20,7 +20,9 @@ export const layout = {
   streamDir: (s: StreamRef) => `hls/${base(s)}`,
   master: (s: StreamRef) => `hls/${base(s)}/master.m3u8`,
   renditionDir: (s: StreamRef, rendition: string) => `hls/${base(s)}/${assertSafeName('rendition', rendition)}`,
-  segment: (s: StreamRef, rendition: string, n: number) => `${layout.renditionDir(s, rendition)}/${n}.ts`,
+  segment: (s: StreamRef, rendition: string, n: number, ext: 'ts' | 'm4s' = 'ts') => `${layout.renditionDir(s, rendition)}/${n}.${ext}`,
+  /** The CMAF header of an fmp4 rendition. */
+  init: (s: StreamRef, rendition: string) => `${layout.renditionDir(s, rendition)}/init.mp4`,
   live: (s: StreamRef, rendition: string) => `${layout.renditionDir(s, rendition)}/live.m3u8`,
   vod: (s: StreamRef, rendition: string, part: number) => `${layout.renditionDir(s, rendition)}/vod-${part}.m3u8`,
   previewDir: (s: StreamRef, preview: string) => `img-preview/${base(s)}/${assertSafeName('preview', preview)}`,

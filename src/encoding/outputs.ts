@@ -6,13 +6,14 @@
  * playlists can still be finalized.
  */
 import * as fs from 'node:fs';
+import type { SegmentFormat } from '../domain/media';
 import type { OutputAvailable } from '../domain/outputs';
 import type { PreviewSettings } from '../domain/settings';
 import type { FileStorage } from '../storage/filesystem';
 import type { Rendition, SourceInfo } from './ladder';
 import { layout, type StreamRef } from './layout';
 import { AAC_LC_CODEC, avc1Codec, avc1FromStream, encodedBandwidth, h264Level, masterPlaylist, measuredBandwidth, type MasterEntry } from './master';
-import { liveWindow, livePlaylist, vodPlaylist, type Segment } from './playlist';
+import { liveWindow, livePlaylist, segmentExtension, vodPlaylist, type Segment } from './playlist';
 import { previewId, previewIndexJson } from './previews';
 
 export interface OutputSettings {
@@ -20,6 +21,8 @@ export interface OutputSettings {
   liveSize: number;
   vodMaxSize: number;
   record: boolean;
+  /** Segment container; default mpegts (`{n}.ts` cut by ffmpeg). */
+  format?: SegmentFormat;
 }
 
 export interface RenditionState {
@@ -167,11 +170,11 @@ export function markAnnounced(state: OutputsState, output: OutputAvailable): voi
 }
 
 export function liveText(state: OutputsState, r: RenditionState): string {
-  return livePlaylist(liveWindow(r.recent, state.settings.liveSize), { hlsTime: state.settings.hlsTime, ended: state.ended });
+  return livePlaylist(liveWindow(r.recent, state.settings.liveSize), { hlsTime: state.settings.hlsTime, ended: state.ended, format: state.settings.format });
 }
 
 export function vodText(state: OutputsState, r: RenditionState, segments: readonly Segment[] = r.vodPart): string {
-  return vodPlaylist(segments, { hlsTime: state.settings.hlsTime, ended: state.ended });
+  return vodPlaylist(segments, { hlsTime: state.settings.hlsTime, ended: state.ended, format: state.settings.format });
 }
 
 /**
@@ -207,37 +210,67 @@ export class StreamOutputs {
   /** Moves a complete staged segment in, then lists it. */
   addSegment(renditionId: string, n: number, duration: number, stagedFile: string, bytes: number): Promise<void> {
     return this.enqueue(async () => {
-      const ref = this.state.ref;
       const known = this.state.renditions.find((x) => x.rendition.id === renditionId);
       if (known && !known.codecsMeasured) await this.measureCodecs(known, stagedFile);
-      await this.storage.moveIn(stagedFile, layout.segment(ref, renditionId, n));
-      const event: OutputEvent = { kind: 'segment', rendition: renditionId, n, duration, bytes };
-      const change = applyOutputEvent(this.state, event);
-      this.mirror(event);
-      const r = change.rendition;
-      if (!r) return;
-      await this.storage.writeAtomic(layout.live(ref, renditionId), liveText(this.state, r));
-      if (!r.liveAnnounced) {
-        r.liveAnnounced = true;
-        await this.storage.writeAtomic(layout.master(ref), masterPlaylist(masterEntries(this.state)));
-        this.announce({ streamType: 'HLS-LIVE', resolution: renditionId, indexFile: layout.live(ref, renditionId) });
-      }
-      if (this.state.settings.record) {
-        if (change.closedPart) {
-          // The finished part is complete: it becomes a VOD playlist with ENDLIST.
-          const closed = vodPlaylist(change.closedPart.segments, { hlsTime: this.state.settings.hlsTime, ended: true });
-          await this.storage.writeAtomic(layout.vod(ref, renditionId, change.closedPart.index), closed);
-        }
-        await this.storage.writeAtomic(layout.vod(ref, renditionId, r.vodPartIndex), vodText(this.state, r));
-        if (r.vodAnnounced < r.vodPartIndex) {
-          r.vodAnnounced = r.vodPartIndex;
-          const output: OutputAvailable = { streamType: 'HLS-VOD', resolution: renditionId, indexFile: layout.vod(ref, renditionId, r.vodPartIndex) };
-          if (r.vodPartIndex > 0) output.startTime = Math.round(r.vodPartStart * 1000) / 1000;
-          this.announce(output);
-        }
-      }
-      for (const old of change.dropped ?? []) await this.storage.remove(layout.segment(ref, renditionId, old)).catch(() => undefined);
+      await this.storage.moveIn(stagedFile, layout.segment(this.state.ref, renditionId, n, this.ext));
+      await this.publishSegment(renditionId, n, duration, bytes);
     });
+  }
+
+  /**
+   * fmp4: writes the CMAF header of a rendition (before its first segment) with the codecs it
+   * declares (read from the stream's own configuration, so nothing is measured later).
+   */
+  addInit(renditionId: string, data: Uint8Array, codecs: string): Promise<void> {
+    return this.enqueue(async () => {
+      const event: OutputEvent = { kind: 'codecs', rendition: renditionId, codecs };
+      applyOutputEvent(this.state, event);
+      this.mirror(event);
+      await this.storage.writeAtomic(layout.init(this.state.ref, renditionId), data);
+    });
+  }
+
+  /** fmp4: writes a complete segment packaged in memory (atomically), then lists it. */
+  addSegmentData(renditionId: string, n: number, duration: number, data: Uint8Array): Promise<void> {
+    return this.enqueue(async () => {
+      await this.storage.writeAtomic(layout.segment(this.state.ref, renditionId, n, this.ext), data);
+      await this.publishSegment(renditionId, n, duration, data.length);
+    });
+  }
+
+  private get ext(): 'ts' | 'm4s' {
+    return segmentExtension(this.state.settings.format);
+  }
+
+  /** Lists a segment that is on storage: live playlist, master, recording, announcements, clean-up. */
+  private async publishSegment(renditionId: string, n: number, duration: number, bytes: number): Promise<void> {
+    const ref = this.state.ref;
+    const event: OutputEvent = { kind: 'segment', rendition: renditionId, n, duration, bytes };
+    const change = applyOutputEvent(this.state, event);
+    this.mirror(event);
+    const r = change.rendition;
+    if (!r) return;
+    await this.storage.writeAtomic(layout.live(ref, renditionId), liveText(this.state, r));
+    if (!r.liveAnnounced) {
+      r.liveAnnounced = true;
+      await this.storage.writeAtomic(layout.master(ref), masterPlaylist(masterEntries(this.state)));
+      this.announce({ streamType: 'HLS-LIVE', resolution: renditionId, indexFile: layout.live(ref, renditionId) });
+    }
+    if (this.state.settings.record) {
+      if (change.closedPart) {
+        // The finished part is complete: it becomes a VOD playlist with ENDLIST.
+        const closed = vodPlaylist(change.closedPart.segments, { hlsTime: this.state.settings.hlsTime, ended: true, format: this.state.settings.format });
+        await this.storage.writeAtomic(layout.vod(ref, renditionId, change.closedPart.index), closed);
+      }
+      await this.storage.writeAtomic(layout.vod(ref, renditionId, r.vodPartIndex), vodText(this.state, r));
+      if (r.vodAnnounced < r.vodPartIndex) {
+        r.vodAnnounced = r.vodPartIndex;
+        const output: OutputAvailable = { streamType: 'HLS-VOD', resolution: renditionId, indexFile: layout.vod(ref, renditionId, r.vodPartIndex) };
+        if (r.vodPartIndex > 0) output.startTime = Math.round(r.vodPartStart * 1000) / 1000;
+        this.announce(output);
+      }
+    }
+    for (const old of change.dropped ?? []) await this.storage.remove(layout.segment(ref, renditionId, old, this.ext)).catch(() => undefined);
   }
 
   private async measureCodecs(r: RenditionState, file: string): Promise<void> {

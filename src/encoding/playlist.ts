@@ -1,7 +1,20 @@
 /**
  * HLS media playlists, written by castline (not ffmpeg): the live sliding window and the VOD
- * (recording) parts. Pure: segments in, text out.
+ * (recording) parts. Pure: segments in, text out. `fmp4` playlists list `{n}.m4s` after an
+ * `EXT-X-MAP` naming the CMAF header `init.mp4` (version 7); `mpegts` ones list `{n}.ts` (version 3).
  */
+import type { SegmentFormat } from '../domain/media';
+
+/** The CMAF header of an fmp4 rendition, beside its segments. */
+export const INIT_SEGMENT = 'init.mp4';
+
+export function segmentExtension(format: SegmentFormat = 'mpegts'): 'ts' | 'm4s' {
+  return format === 'fmp4' ? 'm4s' : 'ts';
+}
+
+function formatLines(format: SegmentFormat | undefined): { version: string; map: string[] } {
+  return format === 'fmp4' ? { version: '#EXT-X-VERSION:7', map: [`#EXT-X-MAP:URI="${INIT_SEGMENT}"`] } : { version: '#EXT-X-VERSION:3', map: [] };
+}
 
 /** One complete, published segment `{n}.ts`. */
 export interface Segment {
@@ -20,11 +33,12 @@ export function targetDuration(segments: readonly Segment[], hlsTime: number): n
   return Math.ceil(longest - 1e-6);
 }
 
-function segmentLines(segments: readonly Segment[], skipFirstDiscontinuity: boolean): string[] {
+function segmentLines(segments: readonly Segment[], skipFirstDiscontinuity: boolean, format: SegmentFormat | undefined): string[] {
   const lines: string[] = [];
+  const ext = segmentExtension(format);
   segments.forEach((s, i) => {
     if (s.discontinuity && !(i === 0 && skipFirstDiscontinuity)) lines.push('#EXT-X-DISCONTINUITY');
-    lines.push(`#EXTINF:${s.duration.toFixed(6)},`, `${s.n}.ts`);
+    lines.push(`#EXTINF:${s.duration.toFixed(6)},`, `${s.n}.${ext}`);
   });
   return lines;
 }
@@ -45,16 +59,17 @@ export function liveWindow(all: readonly Segment[], size: number): LiveWindow {
 }
 
 /** `live.m3u8`: sliding window, media sequence = first listed segment number; ENDLIST once ended. */
-export function livePlaylist(window: LiveWindow, options: { hlsTime: number; ended: boolean }): string {
+export function livePlaylist(window: LiveWindow, options: { hlsTime: number; ended: boolean; format?: SegmentFormat }): string {
   const { segments } = window;
+  const { version, map } = formatLines(options.format);
   const lines = [
     '#EXTM3U',
-    '#EXT-X-VERSION:3',
+    version,
     `#EXT-X-TARGETDURATION:${targetDuration(segments, options.hlsTime)}`,
     `#EXT-X-MEDIA-SEQUENCE:${segments.length > 0 ? segments[0]!.n : 0}`,
   ];
   if (window.discontinuitySequence > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${window.discontinuitySequence}`);
-  lines.push(...segmentLines(segments, false));
+  lines.push(...map, ...segmentLines(segments, false, options.format));
   if (options.ended) lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
 }
@@ -63,14 +78,16 @@ export function livePlaylist(window: LiveWindow, options: { hlsTime: number; end
  * `vod-{K}.m3u8`: every segment of one recording part. While the stream is live it is an EVENT
  * playlist (it only grows; no ENDLIST); once ended it becomes VOD with ENDLIST.
  */
-export function vodPlaylist(segments: readonly Segment[], options: { hlsTime: number; ended: boolean }): string {
+export function vodPlaylist(segments: readonly Segment[], options: { hlsTime: number; ended: boolean; format?: SegmentFormat }): string {
+  const { version, map } = formatLines(options.format);
   const lines = [
     '#EXTM3U',
-    '#EXT-X-VERSION:3',
+    version,
     `#EXT-X-PLAYLIST-TYPE:${options.ended ? 'VOD' : 'EVENT'}`,
     `#EXT-X-TARGETDURATION:${targetDuration(segments, options.hlsTime)}`,
     '#EXT-X-MEDIA-SEQUENCE:0',
-    ...segmentLines(segments, true),
+    ...map,
+    ...segmentLines(segments, true, options.format),
   ];
   if (options.ended) lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';

@@ -304,6 +304,8 @@ function jobOptionsFor(options: EncoderPoolOptions, storageRoot: string): JobOpt
     audioCodec: e.audioCodec,
     pixelFormat: e.pixelFormat,
     originalMode: e.originalMode,
+    segmentFormat: e.segmentFormat,
+    partSeconds: e.partSeconds,
     stopGraceSeconds: e.stopGraceSeconds,
     stallTimeoutSeconds: e.stallTimeoutSeconds,
     maxRestarts: e.maxRestarts,

@@ -26,6 +26,14 @@ describe('config', () => {
     expect(c.defaults).to.deep.equal({ resolutions: 'ORIGINAL', record: false, previews: 'False' });
   });
 
+  it('HLS_SEGMENT_FORMAT (fmp4 by default, or mpegts) and HLS_PART_SECONDS (0.333; 0.1 to less than HLS_TIME_SECONDS)', () => {
+    expect(load({}).encoding).to.include({ segmentFormat: 'fmp4', partSeconds: 0.333 });
+    expect(load({ HLS_SEGMENT_FORMAT: 'mpegts', HLS_PART_SECONDS: '0.1', HLS_TIME_SECONDS: '1' }).encoding).to.include({ segmentFormat: 'mpegts', partSeconds: 0.1, hlsTimeSeconds: 1 });
+    expect(problemsOf({ HLS_SEGMENT_FORMAT: 'cmaf' }).join('\n')).to.match(/HLS_SEGMENT_FORMAT/);
+    expect(problemsOf({ HLS_PART_SECONDS: '0.05' }).join('\n')).to.match(/HLS_PART_SECONDS/);
+    expect(problemsOf({ HLS_PART_SECONDS: '1', HLS_TIME_SECONDS: '1' })).to.deep.equal(['HLS_PART_SECONDS=1 must be shorter than HLS_TIME_SECONDS=1']);
+  });
+
   it('every variable default parses', () => {
     for (const v of VARIABLES) expect(() => v.parse(v.default), v.name).not.to.throw();
   });

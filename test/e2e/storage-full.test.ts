@@ -41,7 +41,9 @@ function wsPublish(port: number, channel: string): Promise<{ status: number; bod
   });
 }
 
-describe('end to end: output storage full or read-only', function () {
+// Both segment paths: `fmp4` (RTMP passthrough packaged by castline, written by StreamOutputs) and
+// `mpegts` (ffmpeg cuts the segments; its stderr tells the fault).
+for (const format of ['fmp4', 'mpegts'] as const) describe(`end to end: output storage full or read-only (${format})`, function () {
   this.timeout(90_000);
   let mount: string;
   let app: AppServer;
@@ -55,7 +57,7 @@ describe('end to end: output storage full or read-only', function () {
     app = await new AppServer({ settings: { 'x-record': 'true' } }).start(); // recorded segments are kept: the disk fills
     log = captureLog();
     castline = await startTestCastline({
-      HLS_FILESYSTEM_PATH: mount, STORAGE_MIN_FREE_MB: '0.1', ENCODER_MAX_RESTARTS: '3',
+      HLS_FILESYSTEM_PATH: mount, STORAGE_MIN_FREE_MB: '0.1', ENCODER_MAX_RESTARTS: '3', HLS_SEGMENT_FORMAT: format,
       KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events`,
     }, log.logger);
   });

@@ -17,6 +17,8 @@ export function encodingConfig(overrides: Partial<Config['encoding']> = {}): Con
     audioCodec: 'aac',
     pixelFormat: 'yuv420p',
     originalMode: 'copy',
+    segmentFormat: 'mpegts',
+    partSeconds: 0.333,
     stopGraceSeconds: 5,
     stallTimeoutSeconds: 10,
     maxRestarts: 3,

@@ -116,40 +116,60 @@ describe('symlinks out of the output root', function () {
     expect(fs.readFileSync(path.join(outside, 'cam.m3u8'), 'utf8')).to.not.include('ENDLIST');
   });
 
-  it('a symlink created while a stream is live is neither served nor written through', async () => {
-    const publisher = publish(`rtmp://127.0.0.1:${castline.rtmpPort}/live1/k`, 8);
+  // The same for both segment formats: `.ts` cut by ffmpeg (moved in), `.m4s` packaged by castline (written atomically).
+  for (const format of ['fmp4', 'mpegts'] as const) {
+    it(`a symlink created while a stream is live is neither served nor written through (${format})`, async () => {
+      if (format === 'mpegts') {
+        // One RTMP ingest per process: the mpegts castline replaces the default one (after() disposes it).
+        await castline.dispose();
+        castline = await startTestCastline({ HLS_SEGMENT_FORMAT: 'mpegts' });
+      }
+      await symlinkWhileLive(castline, format === 'fmp4' ? 'm4s' : 'ts');
+    });
+  }
+
+  async function symlinkWhileLive(server: TestCastline, ext: 'ts' | 'm4s'): Promise<void> {
+    const root = server.dataDir;
+    const fetchRaw = (target: string) => rawRequest(server.httpPort, target);
+    const publisher = publish(`rtmp://127.0.0.1:${server.rtmpPort}/live1/k`, 8);
     const streamDir = await waitUntil(() => {
-      const ch = path.join(data, 'hls', 'live1');
+      const ch = path.join(root, 'hls', 'live1');
       const ids = fs.existsSync(ch) ? fs.readdirSync(ch) : [];
       return ids.length === 1 ? path.join(ch, ids[0]) : '';
     }, 'the stream folder', 15_000);
     const streamId = path.basename(streamDir);
     const live = await waitUntil(() => {
-      const rend = fs.existsSync(streamDir) ? fs.readdirSync(streamDir).find((f) => !f.endsWith('.m3u8')) : undefined;
+      const rend = fs.existsSync(streamDir) ? fs.readdirSync(streamDir).find((f) => !f.endsWith('.m3u8') && f !== 'leak') : undefined;
       return rend && fs.existsSync(path.join(streamDir, rend, 'live.m3u8')) ? path.join(streamDir, rend, 'live.m3u8') : '';
     }, 'the first live playlist', 15_000);
     const rendDir = path.dirname(live);
     const rend = path.basename(rendDir);
     const last = parseMediaPlaylist(fs.readFileSync(live, 'utf8')).segments.at(-1)!;
-    const planted = Number(last.uri.replace('.ts', '')) + 3;
+    expect(last.uri.endsWith(`.${ext}`), last.uri).to.equal(true);
+    const planted = Number(last.uri.replace(`.${ext}`, '')) + 3;
 
     // While live: a folder link and a file link to the outside, and a link on a segment's future name.
     fs.symlinkSync(outside, path.join(streamDir, 'leak'));
     fs.symlinkSync(path.join(outside, 'secret.m3u8'), path.join(rendDir, 'evil.m3u8'));
-    fs.symlinkSync(path.join(outside, 'x.ts'), path.join(rendDir, `${planted}.ts`));
-    for (const target of [`/hls/live1/${streamId}/leak/secret.m3u8`, `/hls/live1/${streamId}/${rend}/evil.m3u8`, `/hls/live1/${streamId}/${rend}/${planted}.ts`]) {
-      expect((await get(target)).status, target).to.equal(404);
+    fs.symlinkSync(path.join(outside, 'x.ts'), path.join(rendDir, `${planted}.${ext}`));
+    for (const target of [`/hls/live1/${streamId}/leak/secret.m3u8`, `/hls/live1/${streamId}/${rend}/evil.m3u8`, `/hls/live1/${streamId}/${rend}/${planted}.${ext}`]) {
+      expect((await fetchRaw(target)).status, target).to.equal(404);
     }
-    expect((await get(`/hls/live1/${streamId}/${rend}/live.m3u8`)).status).to.equal(200);
+    expect((await fetchRaw(`/hls/live1/${streamId}/${rend}/live.m3u8`)).status).to.equal(200);
 
     expect((await publisher.exited).code, publisher.stderr()).to.equal(0);
     await waitUntil(() => fs.readFileSync(live, 'utf8').includes('#EXT-X-ENDLIST'), 'the ended playlist', 20_000);
     expect(fs.readFileSync(path.join(outside, 'x.ts'), 'utf8'), 'the outside file is untouched').to.equal('SECRET-SEGMENT');
-    const segment = path.join(rendDir, `${planted}.ts`);
+    const segment = path.join(rendDir, `${planted}.${ext}`);
     expect(fs.lstatSync(segment).isSymbolicLink(), 'the link was replaced by the segment').to.equal(false);
-    const served = await get(`/hls/live1/${streamId}/${rend}/${planted}.ts`);
+    const served = await fetchRaw(`/hls/live1/${streamId}/${rend}/${planted}.${ext}`);
     expect(served.status).to.equal(200);
-    decodeFile(ffmpegPath, segment); // throws on a decode error
-    expect(probeFile(segment).codecs).to.include('h264');
-  });
+    // An fMP4 segment decodes after its CMAF header.
+    const decodable = ext === 'ts' ? segment : path.join(outside, 'decodable.mp4');
+    if (ext === 'm4s') fs.writeFileSync(decodable, Buffer.concat([fs.readFileSync(path.join(rendDir, 'init.mp4')), fs.readFileSync(segment)]));
+    decodeFile(ffmpegPath, decodable); // throws on a decode error
+    expect(probeFile(decodable).codecs).to.include('h264');
+    if (ext === 'm4s') fs.rmSync(decodable);
+    fs.rmSync(path.join(streamDir, 'leak'));
+  }
 });

@@ -32,6 +32,7 @@ import { secretsEqual } from '../../net/secret-compare';
 import type { IngestServerInfo } from '../ingest.types';
 import { RtmpConnectionLimit } from './connection-limit';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
+import { MediaTap, type MediaTapListener } from './media-tap';
 import { PacketGate } from './packet-gate';
 import { RtmpListeners } from './rtmp-listeners';
 import { decidePlayer, type PublisherView } from './player-policy';
@@ -53,6 +54,8 @@ interface Publisher {
   streamId: string | null;
   socketClosed: boolean;
   gate: PacketGate<NmsPacket>;
+  /** The accepted media for castline's packager (null when the tap is off). */
+  tap: MediaTap | null;
   /** Players that arrived during verification with the pending publisher's key. */
   held: Set<NmsSession>;
   since: number;
@@ -206,11 +209,17 @@ export class RtmpIngest {
     const watched = this.options.paths?.watched(channel, key) === true && this.options.internal !== undefined;
     if (!watched && this.internalUnder(channel)) return this.refuseAtOnce(session, socket, 'CHANNEL_BUSY', 'a workflow publishes on this channel', userIp, channel);
 
-    const deliver = rtmp.onPacketCallback;
+    const tapBytes = this.options.mediaTapBytes ?? 0;
+    const tap = tapBytes > 0 ? new MediaTap(tapBytes) : null;
+    const nmsDeliver = rtmp.onPacketCallback;
+    const deliver = tap === null ? nmsDeliver : (packet: NmsPacket) => {
+      nmsDeliver(packet);
+      tap.push(packet);
+    };
     const gate = new PacketGate<NmsPacket>(deliver, MAX_HELD_PACKETS);
     const publisher: Publisher = {
       session, socket, channel, key, userIp,
-      state: 'verifying', streamId: null, socketClosed: false, gate, held: new Set(), since: Date.now(),
+      state: 'verifying', streamId: null, socketClosed: false, gate, tap, held: new Set(), since: Date.now(),
       log: this.log.child({ ch: channel, sessionId: session.id }),
     };
     rtmp.onPacketCallback = (packet) => {
@@ -249,6 +258,19 @@ export class RtmpIngest {
         this.onDecision(publisher, { accepted: false, code: 'KEY_REFUSED', message: 'coordinator error' });
       },
     );
+  }
+
+  /**
+   * Subscribes to the media of the channel's publisher of stream `streamId` (FLV tags, from its
+   * codec headers and last keyframe on). The stream's job may start before the ingest has heard
+   * of the acceptance: a publisher still being verified is subscribed too (media flows once its
+   * gate opens; a refusal ends the subscription). null when the tap is off or no such publisher.
+   */
+  subscribeMedia(channel: string, streamId: string, listener: MediaTapListener): (() => void) | null {
+    const p = this.byChannel.get(channel);
+    if (p === undefined || p.tap === null) return null;
+    const ours = p.state === 'verifying' || (p.state === 'live' && p.streamId === streamId);
+    return ours ? p.tap.subscribe(listener) : null;
   }
 
   /**
@@ -343,6 +365,7 @@ export class RtmpIngest {
   private refuse(publisher: Publisher): void {
     publisher.state = 'refused';
     publisher.gate.shut();
+    publisher.tap?.end();
     for (const player of publisher.held) player.socket?.destroy();
     publisher.held.clear();
     publisher.socket.destroy();
@@ -369,6 +392,7 @@ export class RtmpIngest {
     this.closedBytes += publisher.socket.bytesRead;
     this.releaseChannel(publisher);
     publisher.gate.shut();
+    publisher.tap?.end();
     switch (publisher.state) {
       case 'verifying':
         // The decision is still due; onDecision reports publisherGone if it is an acceptance.

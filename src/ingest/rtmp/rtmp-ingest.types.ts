@@ -30,6 +30,11 @@ export interface RtmpIngestOptions {
   limits?: RtmpConnectionLimitOptions;
   /** Told of publishes refused here, before the coordinator is asked (metrics). */
   onRefused?: (code: RefusalCode) => void;
+  /**
+   * Bytes of media since the last keyframe kept per publisher for `subscribeMedia` (castline's own
+   * packager). 0 or absent: no media tap (nothing is cached, `subscribeMedia` answers null).
+   */
+  mediaTapBytes?: number;
   /** Certificate of the `rtmps:` listeners workflow steps ask for; absent = none can start. */
   tls?: SecureContextOptions | null;
   /** The workflows' rules for stream paths (rtmp_watch steps); absent = none. */

@@ -48,6 +48,24 @@ export function publish(url: string, seconds: number): Child {
   ]);
 }
 
+/** Publishes like OBS does: H.264 with B-frames and 1 s keyframes, AAC 48 kHz, in real time. */
+export function publishObsLike(url: string, seconds: number, size = '320x180', fps = 30): Child {
+  return run([
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '64k', '-ar', '48000',
+    '-f', 'flv', url,
+  ]);
+}
+
+/** Publishes an existing media file untouched (`-c copy`), in real time. */
+export function publishFile(url: string, file: string): Child {
+  return run(['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
+}
+
 /** Plays `url` and records it untouched to an FLV file. No read timeout: it must end on EOF. */
 export function play(url: string, outFile: string): Child {
   return run(['-hide_banner', '-loglevel', 'error', '-i', url, '-c', 'copy', '-f', 'flv', '-y', outFile]);

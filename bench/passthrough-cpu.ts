@@ -1,0 +1,174 @@
+/**
+ * Passthrough CPU per stream: N concurrent RTMP publishers of the same 720p30 ~3 Mbit/s H.264 +
+ * AAC file (`-c copy`, real time, looped) into
+ *   - castline with HLS_SEGMENT_FORMAT=fmp4 (packaged in-process: no ffmpeg),
+ *   - castline with HLS_SEGMENT_FORMAT=mpegts (one ffmpeg copy process per stream, as before),
+ *   - nginx-rtmp (`hls on`, Debian's nginx + libnginx-mod-rtmp), when installed,
+ * one after the other in the same run. CPU = utime+stime of the server process and of its child
+ * processes (castline's ffmpeg, nginx's workers), read from /proc at the start and the end of the
+ * measured window (after a warm-up). Publishers are not counted. Every mode must produce HLS for
+ * every stream (checked). Output: CPU-% of one core per stream, and the ratios.
+ *
+ * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ffmpegPath } from '../src/encoding/binaries';
+import { findNginx, NginxRtmp } from './latency-nginx';
+import { freePort } from '../test/helpers/process';
+
+const STREAMS = Number(process.argv[2] ?? 20);
+const SECONDS = Number(process.argv[3] ?? 30);
+const WARMUP_SECONDS = 8;
+const TICKS = 100; // USER_HZ
+
+function cpuTicks(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU ticks of `pid` and its children, by pid. */
+function snapshot(pid: number): Map<number, number> {
+  const m = new Map<number, number>([[pid, cpuTicks(pid)]]);
+  for (const child of childrenOf(pid)) m.set(child, cpuTicks(child));
+  return m;
+}
+
+/** CPU seconds used between two snapshots (a process present in both, or started in between). */
+function used(before: Map<number, number>, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks / TICKS;
+}
+
+function makeSource(dir: string): string {
+  const file = path.join(dir, 'source-720p.flv');
+  execFileSync(ffmpegPath, [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=20', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=20',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3000k', '-maxrate', '3000k', '-bufsize', '6000k', '-g', '60', '-bf', '2', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file,
+  ]);
+  return file;
+}
+
+function publishers(urls: string[], file: string): ChildProcess[] {
+  return urls.map((url) => spawn(ffmpegPath, ['-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' }));
+}
+
+interface Server {
+  pid: number;
+  urls: string[];
+  /** HLS outputs present for how many streams. */
+  produced(): number;
+  stop(): Promise<void>;
+}
+
+async function startCastline(format: 'fmp4' | 'mpegts', dir: string): Promise<Server> {
+  const rtmpPort = await freePort();
+  const httpPort = await freePort();
+  const data = path.join(dir, `castline-${format}`);
+  fs.mkdirSync(data, { recursive: true });
+  const main = path.resolve(__dirname, '../src/main.js');
+  const child = spawn(process.execPath, [...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
+    cwd: data,
+    env: { PATH: process.env.PATH ?? '', RTMP_PORT: String(rtmpPort), HTTP_PORT: String(httpPort), BIND_ADDRESS: '127.0.0.1', HLS_SEGMENT_FORMAT: format, ENCODER_CAPACITY: '-1', LOG_LEVEL: 'warn', STUDIO_ENABLED: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 15_000;
+  while ((await fetch(`http://127.0.0.1:${httpPort}/livez`).catch(() => null))?.status !== 200) {
+    if (Date.now() > deadline) throw new Error('castline did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ext = format === 'fmp4' ? '.m4s' : '.ts';
+  return {
+    pid: child.pid!,
+    urls: Array.from({ length: STREAMS }, (_, i) => `rtmp://127.0.0.1:${rtmpPort}/bench${i}/key`),
+    produced: () => Array.from({ length: STREAMS }, (_, i) => path.join(data, 'data', 'hls', `bench${i}`)).filter((d) => fs.existsSync(d) && findFile(d, ext)).length,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function findFile(dir: string, ext: string): boolean {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory() ? findFile(path.join(dir, e.name), ext) : e.name.endsWith(ext)) return true;
+  }
+  return false;
+}
+
+async function startNginx(): Promise<Server | null> {
+  const found = findNginx();
+  if (!found.ok) {
+    console.log(`nginx-rtmp: skipped (${found.reason})`);
+    return null;
+  }
+  const nginx = new NginxRtmp(found.bin, 2);
+  await nginx.start();
+  return {
+    pid: nginx.pid,
+    urls: Array.from({ length: STREAMS }, (_, i) => `rtmp://127.0.0.1:${nginx.rtmpPort}/live/bench${i}`),
+    produced: () => Array.from({ length: STREAMS }, (_, i) => nginx.playlist(`bench${i}`)).filter((f) => fs.existsSync(f)).length,
+    stop: () => nginx.stop(),
+  };
+}
+
+async function measure(name: string, server: Server, file: string): Promise<number> {
+  const pubs = publishers(server.urls, file);
+  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  const before = snapshot(server.pid);
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const after = snapshot(server.pid);
+  const produced = server.produced();
+  for (const p of pubs) p.kill('SIGKILL');
+  await server.stop();
+  const perStream = (used(before, after) / SECONDS / STREAMS) * 100;
+  console.log(`${name.padEnd(22)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS})`);
+  if (produced !== STREAMS) throw new Error(`${name}: HLS for only ${produced} of ${STREAMS} streams`);
+  return perStream;
+}
+
+async function run(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-bench-passthrough-'));
+  try {
+    const file = makeSource(dir);
+    console.log(`${os.cpus().length} cores; ${STREAMS} streams of ${(fs.statSync(file).size * 8 / 20 / 1e6).toFixed(2)} Mbit/s 720p30, ${SECONDS} s measured after ${WARMUP_SECONDS} s`);
+    const modes = (process.env.MODES ?? 'fmp4,mpegts,nginx').split(',');
+    const fmp4 = modes.includes('fmp4') ? await measure('castline fmp4 (no ffmpeg)', await startCastline('fmp4', dir), file) : NaN;
+    const mpegts = modes.includes('mpegts') ? await measure('castline mpegts (ffmpeg)', await startCastline('mpegts', dir), file) : NaN;
+    const nginx = modes.includes('nginx') ? await startNginx() : null;
+    const ng = nginx === null ? NaN : await measure('nginx-rtmp', nginx, file);
+    console.log(`ratio fmp4 / mpegts: ${(fmp4 / mpegts).toFixed(3)}`);
+    console.log(`ratio castline fmp4 / nginx-rtmp: ${(fmp4 / ng).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(mpegts / ng).toFixed(2)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void run().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
