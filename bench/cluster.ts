@@ -154,7 +154,7 @@ async function placement(): Promise<void> {
     const sessions = 10_000;
     const record = (i: number): NodeRecord => ({
       id: `sim-${i}`, index: i + 1, roles: ['encoder'], address: `10.0.${Math.floor(i / 250)}.${i % 250}`, httpPort: 8080, rtmpPort: 1935, tls: false, version: '0.1.0',
-      startedAt: Date.now(), encoder: { id: i + 1, capacity: 60, load: 0 }, load: 0, ingestServers: [], activeStreams: [], placements: {},
+      startedAt: Date.now(), encoder: { id: i + 1, capacity: 60, load: 0 }, load: 0, ingestServers: [], activeStreams: [], placements: {}, liveHls: [],
     });
     for (let i = 0; i < nodeCount; i++) await client.multi().set(KEYS.node(`sim-${i}`), JSON.stringify(record(i)), 'PX', 600_000).sadd(KEYS.nodes, `sim-${i}`).exec();
     const membership = new Membership({ redis: client, nodeId: 'reader', ttlMs: 600_000, record: () => record(0), onBeat: async () => undefined, logger: createLogger('silent') });

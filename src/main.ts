@@ -10,6 +10,7 @@ import { fileRoutes } from './api/files';
 import type { Route } from './api/api.types';
 import { healthRoutes } from './api/health';
 import { llHlsRoutes } from './api/ll-hls';
+import type { LiveHlsElsewhere } from './api/ll-hls.types';
 import { mountRoutes } from './api/http';
 import { observeHlsServed } from './api/served';
 import { workflowRoutes } from './api/workflows';
@@ -101,6 +102,8 @@ interface Core {
   sink: PublishSink;
   /** Streams castline packages itself (LL-HLS served from memory). */
   liveHls: LiveHlsRegistry;
+  /** Cluster mode: the other node holding a stream's LL-HLS (its requests are redirected there). */
+  liveHlsElsewhere: LiveHlsElsewhere | null;
   /** The RTMP ingest's media tap for passthrough packaging, once RTMP listens. */
   mediaSource: { current: FlvMediaSource | null };
   /** Ports of the RTMP listeners by key (`rtmp:1935`, `rtmps:443`, …), once RTMP runs. */
@@ -180,7 +183,9 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     idMaxLength: config.idMaxLength,
     logger: log,
   });
-  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS);
+  // Cluster mode: the node's record lists the streams held here; other nodes redirect to them.
+  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS, cluster === null ? undefined : () => cluster.touch());
+  const liveHlsElsewhere = cluster === null ? null : cluster.liveHls(liveHls);
   const mediaSource: Core['mediaSource'] = { current: null };
   // Streams this node can package itself (RTMP passthrough, no ffmpeg) are; every other goes to the pool.
   const local = new PackagingEncoder({
@@ -195,7 +200,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
   const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
-  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, mediaSource };
+  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, liveHlsElsewhere, mediaSource };
 }
 
 /** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
@@ -246,7 +251,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
 /** HLS and previews from disk; streams castline packages itself as LL-HLS from memory first. */
 function hlsRoutes(config: Readonly<Config>, core: Core): Route[] {
   const files = fileRoutes(config.hlsFilesystemPath);
-  return [...llHlsRoutes(core.liveHls, files.find((r) => r.pattern === '/hls/*')!), ...files];
+  return [...llHlsRoutes(core.liveHls, files.find((r) => r.pattern === '/hls/*')!, core.liveHlsElsewhere), ...files];
 }
 
 /** RTMP ingest and the workflows' pulled sources (which publish into it). Returns the port. */

@@ -8,12 +8,16 @@
  * A held request is one pending promise woken by the part store (no polling, no thread); it is
  * answered when its part exists, with 503 after 3 × the target duration, and forgotten when the
  * client goes away. Playlists are `no-cache`; init, segments and parts are immutable.
+ *
+ * Cluster mode (`elsewhere`): the playlist or a part of a stream another node holds in memory is
+ * answered `307` to the same path and query on that node (no proxy: held requests wait there);
+ * init, segments and the rest are on the shared storage and served here from disk.
  */
 import type { Route, ApiRequest, ApiResponse } from './api.types';
 import { errorResponse } from './json';
 import { llPlaylist, llTargetDuration, type RenditionReport } from '../packaging/ll-playlist';
 import { llFile, playlistDecision, playlistQuery } from './ll-hls-request';
-import type { LiveHlsSource, LiveRendition } from './ll-hls.types';
+import type { LiveHlsElsewhere, LiveHlsSource, LiveRendition } from './ll-hls.types';
 
 const CORS = { 'Access-Control-Allow-Origin': '*' };
 const PLAYLIST_HEADERS = { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache', ...CORS };
@@ -29,8 +33,9 @@ interface Target {
 
 /**
  * @param disk the file route answering `/hls/*` from disk (its handler gets `params['*']`)
+ * @param elsewhere cluster mode: the other node holding a stream this one does not
  */
-export function llHlsRoutes(source: LiveHlsSource, disk: Route): Route[] {
+export function llHlsRoutes(source: LiveHlsSource, disk: Route, elsewhere: LiveHlsElsewhere | null = null): Route[] {
   return [{
     method: 'GET',
     pattern: '/hls/:channel/:streamId/:rendition/:file',
@@ -42,6 +47,7 @@ export function llHlsRoutes(source: LiveHlsSource, disk: Route): Route[] {
       const stream = source.stream(channel!, streamId!);
       const store = stream?.renditions.get(rendition!);
       const fromDisk = () => disk.handler({ ...req, params: { '*': `${channel}/${streamId}/${rendition}/${file}` } });
+      if (stream === undefined && elsewhere !== null && memoryOnly(file!)) return redirectOrDisk(req, elsewhere, channel!, streamId!, fromDisk);
       if (stream === undefined || store === undefined) return fromDisk();
       const target: Target = { rendition: store, renditionId: rendition!, others: [...stream.renditions].filter(([id]) => id !== rendition), timing: stream.timing };
       const asked = llFile(file!);
@@ -57,6 +63,20 @@ export function llHlsRoutes(source: LiveHlsSource, disk: Route): Route[] {
       }
     },
   }];
+}
+
+/** What only the node packaging a stream has: the LL playlist and the parts (the rest is on the shared disk too). */
+function memoryOnly(file: string): boolean {
+  const kind = llFile(file).kind;
+  return kind === 'playlist' || kind === 'part';
+}
+
+/** To the node holding the stream (same path and query), else from disk. */
+async function redirectOrDisk(req: ApiRequest, elsewhere: LiveHlsElsewhere, channel: string, streamId: string, fromDisk: () => ApiResponse | Promise<ApiResponse>): Promise<ApiResponse> {
+  const base = await elsewhere.locate(channel, streamId);
+  if (base === null) return fromDisk();
+  const query = req.query === undefined || req.query === '' ? '' : `?${req.query}`;
+  return { status: 307, headers: { Location: `${base}${req.path}${query}`, 'Cache-Control': 'no-cache', ...CORS } };
 }
 
 /** How long a request may be held: 3 × the target duration (then 503). */

@@ -22,3 +22,9 @@ export interface LiveRendition {
 export interface LiveHlsSource {
   stream(channel: string, streamId: string): { timing: { partSeconds: number; segmentSeconds: number }; renditions: ReadonlyMap<string, LiveRendition> } | undefined;
 }
+
+/** Cluster mode: which other node holds a stream's LL-HLS in memory (`cluster/live-hls-locator.ts`). */
+export interface LiveHlsElsewhere {
+  /** Base URL (`http://address:port`) of the node holding it, or null (nobody else: the disk answers). */
+  locate(channel: string, streamId: string): Promise<string | null>;
+}

@@ -24,6 +24,7 @@ import { WorkflowSync, type SharedWorkflows } from './workflow-sync';
 import { Membership } from './membership';
 import { nodeIdentity } from './node-identity';
 import { ClusterEncoder } from './cluster-encoder';
+import { LiveHlsLocator } from './live-hls-locator';
 import { EncoderService, type EncoderPoolPort } from './encoder-service';
 import { EventDelivery } from './event-delivery';
 import { RedisEventTransport } from './event-queue';
@@ -32,6 +33,15 @@ import { defineScripts, type ClusterScripts } from './scripts';
 
 /** How long start-up waits for Redis before giving up. */
 const START_TIMEOUT_MS = 30_000;
+
+/** How long a node's view of which node holds which LL-HLS stream is reused (a read of the node records). */
+const LIVE_HLS_LOOKUP_CACHE_MS = 1000;
+
+/** The streams whose Low-Latency HLS this node holds in memory (`packaging/live-hls.ts`). */
+export interface HeldLiveHls {
+  /** `{channel}/{streamId}` of each. */
+  keys(): string[];
+}
 
 /** The node's own coordinator as the cluster reads and commands it. */
 export interface LocalNode {
@@ -75,6 +85,7 @@ export class Cluster {
    */
   readonly sessionSink: StreamEventSink;
   #subscriber: Redis | null = null;
+  #liveHls: HeldLiveHls | null = null;
   readonly #startedAt = Date.now();
 
   private constructor(
@@ -133,6 +144,15 @@ export class Cluster {
       logger: this.log,
     });
     return this.#encoder;
+  }
+
+  /**
+   * The node's record lists the streams `held` (call `touch()` when they change); the answer tells
+   * which other node holds a stream this one does not (its HLS requests are redirected there).
+   */
+  liveHls(held: HeldLiveHls): LiveHlsLocator {
+    this.#liveHls = held;
+    return new LiveHlsLocator({ nodeId: this.nodeId, nodes: () => this.#requireMembership().liveNodes(), cacheMs: LIVE_HLS_LOOKUP_CACHE_MS });
   }
 
   /** Connects to Redis (waiting up to 30 s) and learns this node's id and number. */
@@ -264,6 +284,7 @@ export class Cluster {
       ingestServers: report.streamingServers.map((s) => ({ ...s, ip: this.config.address })),
       activeStreams: report.activeStreams,
       placements: Object.fromEntries(placements),
+      liveHls: this.#liveHls?.keys() ?? [],
     };
   }
 }

@@ -28,6 +28,8 @@ export interface NodeRecord {
   activeStreams: Report['activeStreams'];
   /** Stream id → id of the encoder node encoding it, for this node's streams. */
   placements: Record<string, string>;
+  /** `{channel}/{streamId}` of the streams whose Low-Latency HLS this node holds in memory (other nodes redirect their requests here). */
+  liveHls: string[];
 }
 
 /** Report ids of a node: derived from its cluster-wide number (node 1 keeps the single-node ids). */

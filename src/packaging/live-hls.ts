@@ -16,7 +16,8 @@ export interface LiveStreamHls {
 export class LiveHlsRegistry {
   private readonly streams = new Map<string, LiveStreamHls>();
 
-  constructor(private readonly lingerMs: number) {}
+  /** @param onChange called when a stream is added or forgotten (cluster mode: the node's record lists them) */
+  constructor(private readonly lingerMs: number, private readonly onChange: () => void = () => undefined) {}
 
   /** Adds a rendition; returns its release (idempotent). */
   add(channel: string, streamId: string, renditionId: string, store: PartStore, timing: PackagerTiming): () => void {
@@ -25,6 +26,7 @@ export class LiveHlsRegistry {
     if (stream === undefined) {
       stream = { timing, renditions: new Map() };
       this.streams.set(key, stream);
+      this.onChange();
     }
     stream.renditions.set(renditionId, store);
     let released = false;
@@ -35,7 +37,10 @@ export class LiveHlsRegistry {
         const current = this.streams.get(key);
         if (current?.renditions.get(renditionId) !== store) return;
         current.renditions.delete(renditionId);
-        if (current.renditions.size === 0) this.streams.delete(key);
+        if (current.renditions.size === 0) {
+          this.streams.delete(key);
+          this.onChange();
+        }
       }, this.lingerMs);
       timer.unref();
     };
@@ -43,6 +48,11 @@ export class LiveHlsRegistry {
 
   stream(channel: string, streamId: string): LiveStreamHls | undefined {
     return this.streams.get(`${channel}/${streamId}`);
+  }
+
+  /** `{channel}/{streamId}` of every stream held now. */
+  keys(): string[] {
+    return [...this.streams.keys()];
   }
 
   /** Streams held now. */
