@@ -3,20 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { nodeIdentity } from '../../src/cluster/node-identity';
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { loadFrom, problemsOf as configProblems } from '../helpers/config';
 
 const SECRET = 'a-cluster-secret-of-some-length';
-const load = (env: Record<string, string>) => loadConfig({ env: { CLUSTER_SECRET: SECRET, ...env }, dotenvPath: null, cwd: '/srv/castline' });
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const load = (env: Record<string, string>) => loadFrom({ CLUSTER_SECRET: SECRET, ...env });
+const problemsOf = (env: Record<string, string>) => configProblems(load, env);
 
 describe('config: cluster mode', () => {
   it('without REDIS_URL there is no cluster (one node, every role)', () => {

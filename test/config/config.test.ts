@@ -1,18 +1,10 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
-import { ConfigError, loadConfig, VARIABLES } from '../../src/config/config';
+import { VARIABLES } from '../../src/config/config';
+import { loadFrom, problemsOf as configProblems } from '../helpers/config';
 
-const load = (env: Record<string, string>) => loadConfig({ env, dotenvPath: null, cwd: '/srv/castline' });
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const load = loadFrom;
+const problemsOf = (env: Record<string, string>) => configProblems(load, env);
 
 describe('config', () => {
   it('uses the documented defaults with an empty environment', () => {
