@@ -43,12 +43,15 @@ export class ClusterCommands {
    */
   async report(): Promise<Report> {
     const nodes = await this.#live();
-    const loads = await this.#loads();
+    // Loads and placements read live from Redis (reserved together by PLACE), not from the node
+    // records, which are refreshed only at each heartbeat: the report never pairs a fresh load with a
+    // stale placement.
+    const [loads, placements] = await Promise.all([this.#hash(KEYS.encoderLoad), this.#hash(KEYS.placements)]);
     const encoderIds = new Map(nodes.filter((n) => n.encoder !== null).map((n) => [n.id, n.encoder!.id]));
     return {
       activeStreams: nodes.flatMap((n) =>
         n.activeStreams.map((s) => {
-          const placed = n.placements[s.streamId];
+          const placed = placements[s.streamId] ?? n.placements[s.streamId];
           return placed === undefined ? s : { ...s, encoder: encoderIds.get(placed) ?? -1 };
         }),
       ),
@@ -57,9 +60,9 @@ export class ClusterCommands {
     };
   }
 
-  async #loads(): Promise<Record<string, string>> {
+  async #hash(key: string): Promise<Record<string, string>> {
     try {
-      return await this.redis.hgetall(KEYS.encoderLoad);
+      return await this.redis.hgetall(key);
     } catch (err) {
       throw this.#unavailable(err);
     }
