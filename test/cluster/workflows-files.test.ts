@@ -75,17 +75,28 @@ describe('cluster: workflows and HLS files across nodes (real Redis, real proces
   });
 
   it('classic HLS on the shared storage is served by any node', async () => {
+    // The stream is packaged by castline (fMP4, when its encoding lands on the ingest node) or cut
+    // by ffmpeg (MPEG-TS): either way any node serves the files, and they decode.
+    const isSegment = (line: string) => line.endsWith('.ts') || line.endsWith('.m4s');
     publish(`rtmp://127.0.0.1:${a.rtmp}/shared-files/good-key`, 30);
     const live = (await waitUntil(() => app.eventAttempts.map((e) => e.headers).find((h) => h['x-streaming-channel'] === 'shared-files' && h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000))!;
     const indexFile = String(live['x-index-file']);
-    await waitUntil(() => fs.readFileSync(path.join(cwd, 'data', indexFile), 'utf8').includes('.ts'), 'a segment listed', 10_000);
+    const dir = path.posix.dirname(indexFile);
+    await waitUntil(() => fs.readFileSync(path.join(cwd, 'data', indexFile), 'utf8').split('\n').some(isSegment), 'a segment listed', 10_000);
     for (const node of [a, b]) {
       const res = await fetch(`${node.url}/${indexFile}`);
       expect(res.status).to.equal(200);
       const text = await res.text();
-      const segment = text.split('\n').find((l) => l.endsWith('.ts'))!;
-      const file = path.join(cwd, `${node.name}-${segment}`);
-      fs.writeFileSync(file, Buffer.from(await (await fetch(`${node.url}/${path.posix.dirname(indexFile)}/${segment}`)).arrayBuffer()));
+      const segment = text.split('\n').find(isSegment)!;
+      const fetched = async (name: string) => {
+        const got = await fetch(`${node.url}/${dir}/${name}`);
+        expect(got.status, name).to.equal(200);
+        return Buffer.from(await got.arrayBuffer());
+      };
+      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)?.[1];
+      const bytes = init === undefined ? await fetched(segment) : Buffer.concat([await fetched(init), await fetched(segment)]);
+      const file = path.join(cwd, `${node.name}-${segment}${init === undefined ? '' : '.mp4'}`);
+      fs.writeFileSync(file, bytes);
       decodeFile(ffmpegPath, file);
     }
   });
