@@ -14,7 +14,7 @@ import { startRedis, type TestRedis } from '../helpers/redis';
 import { sleep, waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs, type WsPublisher } from '../helpers/ws-publisher';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, type TestNode } from './nodes';
+import { startNode, stopCluster, type TestNode } from './nodes';
 
 interface Report {
   activeStreams: Array<{ channel: string; streamId: string; streamServer: number; encoder: number }>;
@@ -48,12 +48,7 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
     await killWsPublishers();
     await killAll();
   });
-  after(async () => {
-    for (const n of nodes) await n.kill();
-    await redis.stop();
-    await app.stop();
-    fs.rmSync(cwd, { recursive: true, force: true });
-  });
+  after(() => stopCluster({ nodes, redis, app, cwd }));
 
   it('every node registers: capacity and report are the whole cluster, from any node', async () => {
     for (const node of [a, b]) {

@@ -13,7 +13,7 @@ import { AppServer } from '../helpers/app-server';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { sleep, waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs } from '../helpers/ws-publisher';
-import { startNode, type TestNode } from './nodes';
+import { startNode, stopCluster, type TestNode } from './nodes';
 
 describe('cluster: events delivered from Redis by one node at a time (real Redis, real processes)', function () {
   this.timeout(120_000);
@@ -37,12 +37,7 @@ describe('cluster: events delivered from Redis by one node at a time (real Redis
     nodes.push(...(await Promise.all(['a', 'b', 'c'].map((name) => startNode(cwd, name, env)))));
   });
   afterEach(() => killWsPublishers());
-  after(async () => {
-    for (const n of nodes) await n.kill();
-    await redis.stop();
-    await app.stop();
-    fs.rmSync(cwd, { recursive: true, force: true });
-  });
+  after(() => stopCluster({ nodes, redis, app, cwd }));
 
   it('kill -9 of the delivering node with events pending: another node delivers them all, in order, same ids', async () => {
     const leaseHolder = await waitUntil(() => client.get('castline:events:lease'), 'a node takes the lease', 5000);

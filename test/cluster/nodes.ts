@@ -1,4 +1,5 @@
 /** castline cluster nodes for the tests: child processes on loopback sharing one Redis and one data folder. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort, startProcess, type ServerProcess } from '../helpers/process';
 import { waitUntil } from '../helpers/wait';
@@ -44,4 +45,12 @@ export async function startNode(cwd: string, name: string, env: Record<string, s
       return proc.exited;
     },
   };
+}
+
+/** Ends a cluster suite: its nodes killed, its Redis and application stopped, its folder removed. */
+export async function stopCluster(parts: { nodes: readonly TestNode[]; redis: { stop(): Promise<void> }; app: { stop(): Promise<void> }; cwd: string }): Promise<void> {
+  for (const n of parts.nodes) await n.kill();
+  await parts.redis.stop();
+  await parts.app.stop();
+  fs.rmSync(parts.cwd, { recursive: true, force: true });
 }

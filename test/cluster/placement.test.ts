@@ -17,7 +17,7 @@ import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs } from '../helpers/ws-publisher';
 import { killAll, play, publish, type Child } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, type TestNode } from './nodes';
+import { startNode, stopCluster, type TestNode } from './nodes';
 
 interface Report {
   activeStreams: Array<{ channel: string; streamId: string; streamServer: number; encoder: number }>;
@@ -47,12 +47,7 @@ describe('cluster: placement on encoder nodes (real Redis, real processes)', fun
     await killWsPublishers();
     await killAll();
   });
-  after(async () => {
-    for (const n of nodes) await n.kill();
-    await redis.stop();
-    await app.stop();
-    fs.rmSync(cwd, { recursive: true, force: true });
-  });
+  after(() => stopCluster({ nodes, redis, app, cwd }));
 
   it('spreads 4 encoded streams over 2 encoder nodes, outputs come back to the ingest node, reservations freed at the end', async () => {
     expect((await ingest.get('/commands/capacity')).body).to.deep.equal({ load: 0, capacity: 4, encoderCount: 2 });

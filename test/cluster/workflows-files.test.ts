@@ -13,7 +13,7 @@ import { AppServer } from '../helpers/app-server';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, type TestNode } from './nodes';
+import { startNode, stopCluster, type TestNode } from './nodes';
 
 describe('cluster: workflows and HLS files across nodes (real Redis, real processes)', function () {
   this.timeout(120_000);
@@ -39,12 +39,7 @@ describe('cluster: workflows and HLS files across nodes (real Redis, real proces
     nodes.push(a, b);
   });
   afterEach(() => killAll());
-  after(async () => {
-    for (const n of nodes) await n.kill();
-    await redis.stop();
-    await app.stop();
-    fs.rmSync(cwd, { recursive: true, force: true });
-  });
+  after(() => stopCluster({ nodes, redis, app, cwd }));
 
   it('PUT on one node: every node runs the workflow; a later node has it; DELETE on another closes its session', async () => {
     const put = await fetch(`${a.url}/workflows`, { method: 'PUT', body: lobby });
