@@ -65,6 +65,14 @@ type EncodeMirror = OutputsState | null;
 /** Step jobs per step thread: they are I/O-bound (ffmpeg does the work). */
 const STEPS_PER_THREAD = 64;
 
+/**
+ * The worker threads' environment: ours, without ws's native bufferutil. A worker loads `ws` (for
+ * WS inputs); a thread terminated while that addon initialises (a pool closed right after it was
+ * made, at shutdown) fails an assertion inside the addon and aborts the whole process. Masking
+ * the few frames a WS input client sends needs no native help.
+ */
+const WORKER_ENV = { ...process.env, WS_NO_BUFFER_UTIL: '1' };
+
 export class EncoderPool implements Encoder, StepRunner {
   readonly id: number;
   readonly capacity: number;
@@ -110,6 +118,7 @@ export class EncoderPool implements Encoder, StepRunner {
       concurrentTasksPerWorker: this.capacity < 0 ? 64 : Math.max(1, Math.ceil(this.capacity / maxThreads)),
       atomics: 'disabled',
       idleTimeout: 60_000,
+      env: WORKER_ENV,
     });
     const supervision = { logger: this.logger, stopGraceSeconds: this.jobOptions.stopGraceSeconds };
     this.encodes = new JobSupervisor(this.encodeKind(), supervision);
@@ -236,6 +245,7 @@ export class EncoderPool implements Encoder, StepRunner {
       concurrentTasksPerWorker: STEPS_PER_THREAD,
       atomics: 'disabled',
       idleTimeout: 60_000,
+      env: WORKER_ENV,
     });
     return this.stepPiscina;
   }
