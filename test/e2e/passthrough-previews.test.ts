@@ -56,6 +56,8 @@ describe('end to end: passthrough + previews from a keyframe-only ffmpeg', funct
       return now.length === 1 && Number(now[0]!.split(' ')[0]) !== pid ? now[0] : undefined;
     }, 'a new preview ffmpeg', 10_000);
     expect(second).to.contain('-skip_frame nokey');
+    const metrics = await (await fetch(`http://127.0.0.1:${castline.httpPort}/metrics`)).text();
+    expect(metrics).to.match(/castline_ffmpeg_restarts_total\{reason="ffmpeg-crashed"\} 1\b/);
     await waitUntil(() => previewCount() >= countAtKill + 2, 'previews after the restart', 15_000);
 
     expect((await publisher.exited).code, publisher.stderr()).to.equal(0);
