@@ -191,15 +191,7 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const liveHlsElsewhere = cluster === null ? null : cluster.liveHls(liveHls);
   const mediaSource: Core['mediaSource'] = { current: null };
   const wsMediaSource: Core['wsMediaSource'] = { current: null };
-  // Streams this node can package itself (RTMP / WS FLV passthrough, no ffmpeg but for previews) are; every other goes to the pool.
-  const local = new PackagingEncoder({
-    pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => mediaSource.current, wsSource: () => wsMediaSource.current,
-    ffmpegPath: config.ffmpegPath ?? ffmpegPath, onRestart: (reason) => metrics.ffmpegRestart(reason),
-    memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
-  });
-  const killPreviewsOnExit = () => local.killAllNow(); // no preview ffmpeg outlives the process
-  process.on('exit', killPreviewsOnExit);
-  cleanups.push(() => void process.off('exit', killPreviewsOnExit));
+  const local = packagingEncoder(config, logger, pool, liveHls, { rtmp: mediaSource, ws: wsMediaSource }, ops, cleanups);
   // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
   coordinator.addEncoder(cluster === null ? local : cluster.encoder(local));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
@@ -209,6 +201,22 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
   const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
   return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, liveHlsElsewhere, mediaSource, wsMediaSource };
+}
+
+/** Streams this node can package itself (RTMP / WS FLV passthrough, no ffmpeg but for previews) are; every other goes to the pool. */
+function packagingEncoder(
+  config: Readonly<Config>, logger: Logger, pool: EncoderPool, liveHls: LiveHlsRegistry,
+  sources: { rtmp: Core['mediaSource']; ws: Core['wsMediaSource'] }, ops: Ops, cleanups: Cleanups,
+): PackagingEncoder {
+  const local = new PackagingEncoder({
+    pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => sources.rtmp.current, wsSource: () => sources.ws.current,
+    ffmpegPath: config.ffmpegPath ?? ffmpegPath, onRestart: (reason) => ops.metrics.ffmpegRestart(reason),
+    memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
+  });
+  const killPreviewsOnExit = () => local.killAllNow(); // no preview ffmpeg outlives the process
+  process.on('exit', killPreviewsOnExit);
+  cleanups.push(() => void process.off('exit', killPreviewsOnExit));
+  return local;
 }
 
 /** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
