@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   const bareDir = path.join(work, 'bare');
   const bareArgs = buildFfmpegArgs({
     source: { type: 'WS', uri: 'unused' }, info, options, previews: null,
-    renditions: renditions.map((r, i) => { const d = path.join(bareDir, `r${i}`); fs.mkdirSync(d, { recursive: true }); return { rendition: r, level: h264Level(r.width, r.height, r.fps), stagingDir: d, startNumber: 0 }; }),
+    renditions: renditions.map((r, i) => { const d = path.join(bareDir, `r${i}`); fs.mkdirSync(d, { recursive: true }); return { rendition: r, level: h264Level(r.width, r.height, r.fps), target: { kind: 'segments' as const, dir: d, startNumber: 0 } }; }),
   });
   const reps = quick ? 1 : 3;
   let castCpu = 0;
