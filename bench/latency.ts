@@ -11,7 +11,7 @@
  *  - end, nginx-rtmp: the first time `{hls_path}/{name}.m3u8` lists a segment (`#EXTINF`),
  *    polled every 10 ms (nginx-rtmp has no callback for this).
  * For comparison castline's first `live.m3u8` on disk is also reported (same 10 ms polling), and for
- * `copy` (a passthrough stream with HLS_SEGMENT_FORMAT=fmp4, the default) when its LL-HLS playlist
+ * every castline mode (HLS_SEGMENT_FORMAT=fmp4, the default: passthrough and encoded rungs alike) when its LL-HLS playlist
  * first lists a part (`firstPart`): the first moment a low-latency player can start.
  * Floor: the same proxy reads the publisher's RTMP messages (bench/latency-rtmp-tap.ts) and notes
  * when the second keyframe (source t = 2 s, the one that closes the first 2 s segment) had fully
@@ -101,7 +101,7 @@ async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstB
   app.settings = mode === 'encoded' ? { 'x-resolutions': ENCODED_RUNG } : {};
   const connection = proxy.firstBytes.length;
   const timeline = new CastlineTimeline(castline.dataDir, ch);
-  const firstPart = mode === 'copy' ? firstPlayablePart(castline, ch) : null;
+  const firstPart = firstPlayablePart(castline, ch);
   const pub = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${ch}/good-${run}`);
   try {
     const t0 = await proxy.firstByte(connection);
@@ -141,9 +141,14 @@ async function firstPlayablePart(castline: TestCastline, ch: string): Promise<nu
     }
     return undefined;
   }, `${ch} init.mp4`);
-  const text = await (await fetch(`http://127.0.0.1:${castline.httpPort}/hls/${ch}/${rendition}/live.m3u8`)).text();
-  if (!text.includes('#EXT-X-PART:')) throw new Error(`no part in ${text}`);
-  return Date.now();
+  // A blocking reload for the first part: answered the moment it exists (retried while the
+  // stream is not yet in memory, e.g. an encoded rung whose init is on disk a moment earlier).
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${castline.httpPort}/hls/${ch}/${rendition}/live.m3u8?_HLS_msn=0&_HLS_part=0`);
+    const text = await res.text();
+    if (res.status === 200 && text.includes('#EXT-X-PART:')) return Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 async function nginxRun(nginx: NginxRtmp, proxy: FirstByteProxy, run: number): Promise<RunResult> {
