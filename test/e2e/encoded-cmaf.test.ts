@@ -9,8 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
 import { decodeFile, processesMentioning } from '../encoding/helpers';
+import type { Browser } from 'playwright-core';
 import { AppServer, type RecordedRequest } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
+import { launchHeadlessChromium, playLowLatency } from '../helpers/playwright';
 import { sleep, waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs } from '../helpers/ws-publisher';
 import { killAll, publishFile, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
@@ -42,6 +44,7 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
   let app: AppServer;
   let castline: TestCastline;
   let scratch: string;
+  let browser: Browser | undefined;
   const http = (p: string) => `http://127.0.0.1:${castline.httpPort}/${p}`;
 
   before(async () => {
@@ -50,6 +53,7 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     castline = await startTestCastline({ KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events`, ENCODER_MAX_RESTARTS: '3' });
   });
   after(async () => {
+    await browser?.close();
     await killAll();
     await killWsPublishers();
     await castline?.dispose();
@@ -159,5 +163,20 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     const dir = path.dirname(file);
     decodeFile(ffmpegPath, joined(dir, numbers[at]!, scratch));
     expect(of(app.delivered(), 'enckill').some((h) => h['x-event-type'] === 'stream-closed')).to.equal(false);
+  });
+
+  it('hls.js plays an encoded rung in low-latency mode in Chromium, loading parts', async () => {
+    app.settings = { 'x-resolutions': '256x144-15' };
+    publishObsLike(`rtmp://127.0.0.1:${castline.rtmpPort}/encplay/good-key`, 60);
+    const live = (await waitUntil(() => of(app.delivered(), 'encplay').find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000))!;
+    browser = await launchHeadlessChromium();
+    const page = await browser.newPage();
+    await page.goto(http('studio/'));
+    const result = await playLowLatency(page, http(String(live['x-index-file'])));
+    expect(result.errors).to.deep.equal([]);
+    expect(result.played, 'seconds played').to.be.greaterThan(3);
+    expect(result.parts, 'hls.js loaded parts (LL-HLS), not only whole segments').to.be.greaterThan(5);
+    expect(result.latency, JSON.stringify(result)).to.be.lessThan(2.5);
+    console.log(`      hls.js, encoded rung: latency ${result.latency.toFixed(2)} s (target ${result.targetLatency.toFixed(2)} s), ${result.parts} parts loaded`);
   });
 });
