@@ -28,7 +28,7 @@
  * Percentiles: linear interpolation between order statistics (numpy's default); with 10 runs
  * p95 lies between the 9th and the 10th value.
  *
- * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,nginx]
+ * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,nginx] [--format fmp4|mpegts]
  * Re-print the tables of saved output: node dist-test/bench/latency.js --summarize FILE
  * nginx part: needs `apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp` (skipped with a message otherwise).
  */
@@ -208,6 +208,7 @@ async function main(): Promise<void> {
     HLS_TIME_SECONDS: String(HLS_TIME_SECONDS),
     HLS_LIVE_PLAYLIST_SIZE: '6',
     HLS_H264_PRESET: 'veryfast', // castline's default (the test helper sets ultrafast)
+    HLS_SEGMENT_FORMAT: arg('format', 'fmp4'), // `--format mpegts`: the classic path, for a before/after
   });
   const castlineProxy = await new FirstByteProxy(castline.rtmpPort).start();
   let nginx: NginxRtmp | null = null;
