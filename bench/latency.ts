@@ -101,7 +101,7 @@ async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstB
   app.settings = mode === 'encoded' ? { 'x-resolutions': ENCODED_RUNG } : {};
   const connection = proxy.firstBytes.length;
   const timeline = new CastlineTimeline(castline.dataDir, ch);
-  const firstPart = firstPlayablePart(castline, ch);
+  const firstPart = arg('format', 'fmp4') === 'fmp4' ? firstPlayablePart(castline, ch) : null;
   const pub = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${ch}/good-${run}`);
   try {
     const t0 = await proxy.firstByte(connection);

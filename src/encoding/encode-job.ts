@@ -252,7 +252,7 @@ export class EncodeJobRunner {
         invalid.message ??= message;
         invalid.stop();
       },
-      onWarning: () => undefined,
+      onWarning: (message) => this.post({ type: 'warning', message }),
     });
   }
 

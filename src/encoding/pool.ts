@@ -201,6 +201,7 @@ export class EncoderPool implements Encoder, StepRunner {
       describe: (job) => ({ ch: job.channel, streamId: job.streamId }),
       onMessage: (active, message) => {
         if (message.type === 'live') return this.liveOf(active.job)?.apply(message.rendition, message.event);
+        if (message.type === 'warning') return this.logger.warn({ ch: active.job.channel, streamId: active.job.streamId }, message.message);
         if (message.type === 'plan') active.state = message.state;
         else if (message.type === 'output' && active.state) applyOutputEvent(active.state, message.event);
         if (active.state && (message.type === 'plan' || message.type === 'output')) this.options.onOutputsState?.(active.job, active.state);

@@ -33,7 +33,9 @@ export type WorkerToMain =
   | { type: 'plan'; state: OutputsState }
   | { type: 'output'; event: OutputEvent }
   | { type: 'report'; report: EncoderReport }
-  | { type: 'live'; rendition: string; event: LivePackagingEvent };
+  | { type: 'live'; rendition: string; event: LivePackagingEvent }
+  /** Something the job met that the operator should know (logged by the pool with the stream's ids). */
+  | { type: 'warning'; message: string };
 
 /**
  * What a rendition packaged on the worker (`pipe-packaging.ts`) hands to its LL-HLS store on the
