@@ -11,6 +11,7 @@
  * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/encoding.js [--quick] [--overhead-only] [--formats mpegts,fmp4] [--reps N]
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -121,17 +122,23 @@ async function overhead(format: 'mpegts' | 'fmp4', run: { work: string; input: s
   }).map((a) => (/^pipe:[3-9]$/.test(a) ? path.join(bareDir, `r${Number(a.slice(5)) - 3}.flv`) : a));
   let castCpu = 0;
   let bareCpu = 0;
+  let mainBusy = 0;
+  let mainWall = 0;
   for (let i = 0; i < reps; i++) {
     let c0 = cpuSeconds();
+    const elu0 = performance.eventLoopUtilization();
     const result = await castlineRun(pool, run.uri(`ov${format}${i}`), run.ladder3, `ov${format}${i}`);
     castCpu += cpuSeconds() - c0;
+    const elu = performance.eventLoopUtilization(elu0);
+    mainBusy += elu.active;
+    mainWall += elu.active + elu.idle;
     if (result.exited.type !== 'exited' || !result.exited.clean) throw new Error(`castline run failed: ${JSON.stringify(result.exited)}`);
     c0 = cpuSeconds();
     await bareRun(bareArgs, run.input);
     bareCpu += cpuSeconds() - c0;
   }
   await pool.close();
-  const line = `overhead ${format} (3 rungs ${renditions.map((r) => r.id).join(', ')}; ${reps} alternating runs): castline ${castCpu.toFixed(2)} CPU-s, bare ffmpeg ${bareCpu.toFixed(2)} CPU-s, ratio ${(castCpu / bareCpu).toFixed(3)}`;
+  const line = `overhead ${format} (3 rungs ${renditions.map((r) => r.id).join(', ')}; ${reps} alternating runs): castline ${castCpu.toFixed(2)} CPU-s, bare ffmpeg ${bareCpu.toFixed(2)} CPU-s, ratio ${(castCpu / bareCpu).toFixed(3)}; main thread busy ${((mainBusy / mainWall) * 100).toFixed(2)} % of the castline runs (${(mainBusy / 1000).toFixed(2)} s)`;
   console.log(line);
   return line;
 }
