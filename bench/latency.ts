@@ -28,7 +28,8 @@
  * Percentiles: linear interpolation between order statistics (numpy's default); with 10 runs
  * p95 lies between the 9th and the 10th value.
  *
- * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,nginx] [--format fmp4|mpegts]
+ * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,encoded-mpegts,nginx]
+ * (`encoded-mpegts`: the same encoded rung on a second castline with HLS_SEGMENT_FORMAT=mpegts, the path before castline packaged encoded rungs)
  * Re-print the tables of saved output: node dist-test/bench/latency.js --summarize FILE
  * nginx part: needs `apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp` (skipped with a message otherwise).
  */
@@ -41,7 +42,7 @@ import { findNginx, NginxRtmp } from './latency-nginx';
 import { FirstByteProxy } from './latency-proxy';
 import { CastlineTimeline, playlistWithSegment, type Milestone } from './latency-timeline';
 
-type Mode = 'copy' | 'encoded' | 'nginx';
+type Mode = 'copy' | 'encoded' | 'encoded-mpegts' | 'nginx';
 const HLS_TIME_SECONDS = 2;
 const ENCODED_RUNG = '640x360-30';
 const TIMEOUT_MS = 20_000;
@@ -96,12 +97,12 @@ export interface RunResult {
   phases: Record<string, number>;
 }
 
-async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstByteProxy, mode: 'copy' | 'encoded', run: number): Promise<RunResult> {
+async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstByteProxy, mode: Exclude<Mode, 'nginx'>, run: number): Promise<RunResult> {
   const ch = `lat-${mode}-${run}`;
-  app.settings = mode === 'encoded' ? { 'x-resolutions': ENCODED_RUNG } : {};
+  app.settings = mode === 'copy' ? {} : { 'x-resolutions': ENCODED_RUNG };
   const connection = proxy.firstBytes.length;
   const timeline = new CastlineTimeline(castline.dataDir, ch);
-  const firstPart = arg('format', 'fmp4') === 'fmp4' ? firstPlayablePart(castline, ch) : null;
+  const firstPart = mode === 'encoded-mpegts' ? null : firstPlayablePart(castline, ch);
   const pub = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${ch}/good-${run}`);
   try {
     const t0 = await proxy.firstByte(connection);
@@ -202,15 +203,18 @@ async function main(): Promise<void> {
     modes = modes.filter((m) => m !== 'nginx');
   }
   const app = await new AppServer().start();
-  const castline = await startTestCastline({
+  const env = {
     KEY_VERIFICATION_URL: `${app.url}/verify`,
     EVENT_CALLBACK_URL: `${app.url}/events`,
     HLS_TIME_SECONDS: String(HLS_TIME_SECONDS),
     HLS_LIVE_PLAYLIST_SIZE: '6',
     HLS_H264_PRESET: 'veryfast', // castline's default (the test helper sets ultrafast)
-    HLS_SEGMENT_FORMAT: arg('format', 'fmp4'), // `--format mpegts`: the classic path, for a before/after
-  });
+  };
+  const castline = await startTestCastline(env);
   const castlineProxy = await new FirstByteProxy(castline.rtmpPort).start();
+  // `encoded-mpegts`: a second instance on the classic path (ffmpeg's segment muxer), for a before/after in one run.
+  const classic = modes.includes('encoded-mpegts') ? await startTestCastline({ ...env, HLS_SEGMENT_FORMAT: 'mpegts' }) : null;
+  const classicProxy = classic === null ? null : await new FirstByteProxy(classic.rtmpPort).start();
   let nginx: NginxRtmp | null = null;
   let nginxProxy: FirstByteProxy | null = null;
   if (modes.includes('nginx') && nginxFound.ok) {
@@ -224,7 +228,9 @@ async function main(): Promise<void> {
   try {
     for (let run = 1; run <= runs; run++) {
       for (const mode of modes) {
-        const r = mode === 'nginx' ? await nginxRun(nginx!, nginxProxy!, run) : await castlineRun(castline, app, castlineProxy, mode, run);
+        const r = mode === 'nginx'
+          ? await nginxRun(nginx!, nginxProxy!, run)
+          : mode === 'encoded-mpegts' ? await castlineRun(classic!, app, classicProxy!, mode, run) : await castlineRun(castline, app, castlineProxy, mode, run);
         results.push(r);
         console.log(JSON.stringify(r));
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -233,6 +239,8 @@ async function main(): Promise<void> {
   } finally {
     await castlineProxy.close();
     await castline.dispose();
+    await classicProxy?.close();
+    await classic?.dispose();
     await app.stop();
     await nginxProxy?.close();
     await nginx?.stop();
@@ -246,6 +254,7 @@ export function summarize(results: RunResult[], modes: Mode[]): void {
   const label: Record<Mode, string> = {
     copy: 'castline, ORIGINAL copy (default ladder) → HLS-LIVE callback',
     encoded: `castline, encoded rung x-resolutions: ${ENCODED_RUNG} → HLS-LIVE callback`,
+    'encoded-mpegts': `castline HLS_SEGMENT_FORMAT=mpegts, encoded rung ${ENCODED_RUNG} → HLS-LIVE callback`,
     nginx: `nginx-rtmp hls_fragment ${HLS_TIME_SECONDS}s → first playlist with 1 segment`,
   };
   console.log('');
