@@ -28,8 +28,8 @@
  * Percentiles: linear interpolation between order statistics (numpy's default); with 10 runs
  * p95 lies between the 9th and the 10th value.
  *
- * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,encoded-mpegts,nginx]
- * (`encoded-mpegts`: the same encoded rung on a second castline with HLS_SEGMENT_FORMAT=mpegts, the path before castline packaged encoded rungs)
+ * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,nginx] [--format fmp4|mpegts]
+ * (`--format mpegts`: castline on the classic path, ffmpeg's segment muxer — the path before castline packaged encoded rungs)
  * Re-print the tables of saved output: node dist-test/bench/latency.js --summarize FILE
  * nginx part: needs `apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp` (skipped with a message otherwise).
  */
@@ -42,10 +42,12 @@ import { findNginx, NginxRtmp } from './latency-nginx';
 import { FirstByteProxy } from './latency-proxy';
 import { CastlineTimeline, playlistWithSegment, type Milestone } from './latency-timeline';
 
-type Mode = 'copy' | 'encoded' | 'encoded-mpegts' | 'nginx';
+type Mode = 'copy' | 'encoded' | 'nginx';
 const HLS_TIME_SECONDS = 2;
 const ENCODED_RUNG = '640x360-30';
 const TIMEOUT_MS = 20_000;
+/** castline's HLS_SEGMENT_FORMAT for this run (`--format`). */
+const FORMAT = (() => { const i = process.argv.indexOf('--format'); return i >= 0 ? process.argv[i + 1]! : 'fmp4'; })();
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,7 +104,7 @@ async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstB
   app.settings = mode === 'copy' ? {} : { 'x-resolutions': ENCODED_RUNG };
   const connection = proxy.firstBytes.length;
   const timeline = new CastlineTimeline(castline.dataDir, ch);
-  const firstPart = mode === 'encoded-mpegts' ? null : firstPlayablePart(castline, ch);
+  const firstPart = FORMAT === 'mpegts' ? null : firstPlayablePart(castline, ch);
   const pub = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${ch}/good-${run}`);
   try {
     const t0 = await proxy.firstByte(connection);
@@ -210,11 +212,10 @@ async function main(): Promise<void> {
     HLS_LIVE_PLAYLIST_SIZE: '6',
     HLS_H264_PRESET: 'veryfast', // castline's default (the test helper sets ultrafast)
   };
-  const castline = await startTestCastline(env);
+  // One castline per process (node-media-server's state is process-wide): `--format mpegts` runs
+  // the classic path (ffmpeg's segment muxer) for a before/after; alternate processes to compare.
+  const castline = await startTestCastline({ ...env, HLS_SEGMENT_FORMAT: FORMAT });
   const castlineProxy = await new FirstByteProxy(castline.rtmpPort).start();
-  // `encoded-mpegts`: a second instance on the classic path (ffmpeg's segment muxer), for a before/after in one run.
-  const classic = modes.includes('encoded-mpegts') ? await startTestCastline({ ...env, HLS_SEGMENT_FORMAT: 'mpegts' }) : null;
-  const classicProxy = classic === null ? null : await new FirstByteProxy(classic.rtmpPort).start();
   let nginx: NginxRtmp | null = null;
   let nginxProxy: FirstByteProxy | null = null;
   if (modes.includes('nginx') && nginxFound.ok) {
@@ -228,9 +229,7 @@ async function main(): Promise<void> {
   try {
     for (let run = 1; run <= runs; run++) {
       for (const mode of modes) {
-        const r = mode === 'nginx'
-          ? await nginxRun(nginx!, nginxProxy!, run)
-          : mode === 'encoded-mpegts' ? await castlineRun(classic!, app, classicProxy!, mode, run) : await castlineRun(castline, app, castlineProxy, mode, run);
+        const r = mode === 'nginx' ? await nginxRun(nginx!, nginxProxy!, run) : await castlineRun(castline, app, castlineProxy, mode, run);
         results.push(r);
         console.log(JSON.stringify(r));
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -239,8 +238,6 @@ async function main(): Promise<void> {
   } finally {
     await castlineProxy.close();
     await castline.dispose();
-    await classicProxy?.close();
-    await classic?.dispose();
     await app.stop();
     await nginxProxy?.close();
     await nginx?.stop();
@@ -254,7 +251,6 @@ export function summarize(results: RunResult[], modes: Mode[]): void {
   const label: Record<Mode, string> = {
     copy: 'castline, ORIGINAL copy (default ladder) → HLS-LIVE callback',
     encoded: `castline, encoded rung x-resolutions: ${ENCODED_RUNG} → HLS-LIVE callback`,
-    'encoded-mpegts': `castline HLS_SEGMENT_FORMAT=mpegts, encoded rung ${ENCODED_RUNG} → HLS-LIVE callback`,
     nginx: `nginx-rtmp hls_fragment ${HLS_TIME_SECONDS}s → first playlist with 1 segment`,
   };
   console.log('');
