@@ -149,12 +149,16 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const client = new KeyVerificationClient({ config, logger, maxAnswerBytes: config.limits.keyVerificationAnswerBytes });
   cleanups.push(() => client.close());
   const log = logger.child({ component: 'coordinator' });
+  // Cluster mode: the node's record lists the streams held here; other nodes redirect to them.
+  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS, cluster === null ? undefined : () => cluster.touch());
+  const memorySegments = Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS);
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
   const pool = new EncoderPool({
     id: ids.encoder, ...(config.ffmpegPath === null ? {} : { ffmpegPath: config.ffmpegPath }), storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }),
     onRestart: (reason) => metrics.ffmpegRestart(reason),
     onOutputsState: cluster === null ? undefined : (job, state) => cluster.outputsState(job, state),
+    liveHls: { registry: liveHls, windowSegments: memorySegments },
   });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
@@ -186,8 +190,6 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     idMaxLength: config.idMaxLength,
     logger: log,
   });
-  // Cluster mode: the node's record lists the streams held here; other nodes redirect to them.
-  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS, cluster === null ? undefined : () => cluster.touch());
   const liveHlsElsewhere = cluster === null ? null : cluster.liveHls(liveHls);
   const mediaSource: Core['mediaSource'] = { current: null };
   const wsMediaSource: Core['wsMediaSource'] = { current: null };

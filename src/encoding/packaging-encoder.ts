@@ -3,7 +3,8 @@
  * WS publisher of ours, first attempt, ORIGINAL only, HLS_ORIGINAL_MODE=copy) run as a
  * `PassthroughJob` without ffmpeg — with previews, one keyframe-only preview ffmpeg beside it;
  * every other stream, and any passthrough that finds its media cannot be passed through before it
- * published (a WS publish that is WebM, not FLV; another codec), runs in the ffmpeg pool as before.
+ * published (a WS publish that is WebM, not FLV; another codec), runs in the ffmpeg pool (whose
+ * jobs, with fmp4, package the renditions ffmpeg writes to FLV pipes: `pipe-packaging.ts`).
  * A passthrough counts toward the pool's capacity like any stream, its preview ffmpeg included
  * (one stream, one slot).
  */
