@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import WebSocket from 'ws';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
 import { processesMentioning } from '../encoding/helpers';
+import { descendants } from '../helpers/process-tree';
 import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { sleep, waitUntil } from '../helpers/wait';
@@ -77,14 +78,18 @@ describe('end to end: WS FLV passthrough packaged without ffmpeg', function () {
     expect(fs.readFileSync(path.join(castline.dataDir, String(live['x-index-file'])), 'utf8')).to.contain('.m4s');
   });
 
-  it('a browser-like WebM publish still goes to ffmpeg (encoded to H.264/AAC, .ts segments)', async () => {
+  it('a browser-like WebM publish still goes to ffmpeg (transcoded to H.264/AAC by an ffmpeg of castline)', async () => {
     const pub = publishWs(wsUrl('/wswebm/good-key/publish'), 'webm', 4);
+    const live = (await waitUntil(() => eventsOf('wswebm').find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000))!;
+    // castline's ffmpeg (a child of this process, encoding x264) — the publisher's encodes VP8.
+    const ours = new Set(descendants(process.pid));
+    expect(processesMentioning('libx264').filter((l) => ours.has(Number(l.split(' ')[0])))).to.have.length(1);
     await pub.closed;
     await closedOf('wswebm');
-    const live = eventsOf('wswebm').find((h) => h['x-stream-type'] === 'HLS-LIVE')!;
-    const playlist = parseMediaPlaylist(fs.readFileSync(path.join(castline.dataDir, String(live['x-index-file'])), 'utf8'));
-    expect(playlist.segments.length).to.be.greaterThan(0);
-    expect(playlist.segments.every((s) => s.uri.endsWith('.ts'))).to.equal(true);
+    const master = fs.readFileSync(path.join(castline.dataDir, path.dirname(path.dirname(String(live['x-index-file']))), 'master.m3u8'), 'utf8');
+    expect(master).to.match(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+    const frames = decodeFrames(path.join(castline.dataDir, String(live['x-index-file'])));
+    expect(frames.filter((f) => f.stream === 0).length).to.be.greaterThan(0);
   });
 
   it('FLV that breaks while packaged (garbage after 2 s) → stream-closed invalid-media, the publisher is told, no ffmpeg was started', async () => {
