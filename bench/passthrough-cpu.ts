@@ -9,7 +9,10 @@
  * measured window (after a warm-up). Publishers are not counted. Every mode must produce HLS for
  * every stream (checked). Output: CPU-% of one core per stream, and the ratios.
  *
- * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
+ * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] [ROUNDS=1] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
+ * `ROUNDS=n` runs the modes n times, interleaved (fmp4, nginx, fmp4, nginx, …), and prints each
+ * run and the median. Mode `base` runs another build of castline with fmp4 (a before/after in the
+ * same run): `BASE_MAIN=/path/to/other/dist-test/src/main.js`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -84,12 +87,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startCastline(format: 'fmp4' | 'mpegts', dir: string): Promise<Server> {
+async function startCastline(format: 'fmp4' | 'mpegts', dir: string, main = path.resolve(__dirname, '../src/main.js')): Promise<Server> {
   const rtmpPort = await freePort();
   const httpPort = await freePort();
-  const data = path.join(dir, `castline-${format}`);
-  fs.mkdirSync(data, { recursive: true });
-  const main = path.resolve(__dirname, '../src/main.js');
+  const data = fs.mkdtempSync(path.join(dir, `castline-${format}-`));
   const child = spawn(process.execPath, [...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
     cwd: data,
     env: { PATH: process.env.PATH ?? '', RTMP_PORT: String(rtmpPort), HTTP_PORT: String(httpPort), BIND_ADDRESS: '127.0.0.1', HLS_SEGMENT_FORMAT: format, ENCODER_CAPACITY: '-1', LOG_LEVEL: 'warn', STUDIO_ENABLED: 'false' },
@@ -151,18 +152,51 @@ async function measure(name: string, server: Server, file: string): Promise<numb
   return perStream;
 }
 
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function startMode(mode: string, dir: string): Promise<Server | null> {
+  switch (mode) {
+    case 'fmp4':
+    case 'mpegts':
+      return startCastline(mode, dir);
+    case 'base': {
+      const main = process.env.BASE_MAIN;
+      if (main === undefined) throw new Error('mode base needs BASE_MAIN=/path/to/dist-test/src/main.js');
+      return startCastline('fmp4', dir, path.resolve(main));
+    }
+    case 'nginx':
+      return startNginx();
+    default:
+      throw new Error(`unknown mode ${mode} (fmp4, mpegts, base, nginx)`);
+  }
+}
+
 async function run(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-bench-passthrough-'));
   try {
     const file = makeSource(dir);
     console.log(`${os.cpus().length} cores; ${STREAMS} streams of ${(fs.statSync(file).size * 8 / 20 / 1e6).toFixed(2)} Mbit/s 720p30, ${SECONDS} s measured after ${WARMUP_SECONDS} s`);
     const modes = (process.env.MODES ?? 'fmp4,mpegts,nginx').split(',');
-    const fmp4 = modes.includes('fmp4') ? await measure('castline fmp4 (no ffmpeg)', await startCastline('fmp4', dir), file) : NaN;
-    const mpegts = modes.includes('mpegts') ? await measure('castline mpegts (ffmpeg)', await startCastline('mpegts', dir), file) : NaN;
-    const nginx = modes.includes('nginx') ? await startNginx() : null;
-    const ng = nginx === null ? NaN : await measure('nginx-rtmp', nginx, file);
-    console.log(`ratio fmp4 / mpegts: ${(fmp4 / mpegts).toFixed(3)}`);
-    console.log(`ratio castline fmp4 / nginx-rtmp: ${(fmp4 / ng).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(mpegts / ng).toFixed(2)}`);
+    const rounds = Number(process.env.ROUNDS ?? 1);
+    const results = new Map<string, number[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of modes) {
+        const server = await startMode(mode, dir);
+        if (server === null) continue;
+        const perStream = await measure(mode === 'base' ? 'castline fmp4 (BASE_MAIN)' : mode === 'nginx' ? 'nginx-rtmp' : `castline ${mode}${mode === 'fmp4' ? ' (no ffmpeg)' : ' (ffmpeg)'}`, server, file);
+        results.set(mode, [...(results.get(mode) ?? []), perStream]);
+      }
+    }
+    const med = (mode: string) => median(results.get(mode) ?? []);
+    for (const [mode, values] of results) console.log(`${mode}: ${values.map((v) => v.toFixed(2)).join(', ')} (median ${med(mode).toFixed(2)})`);
+    console.log(`ratio fmp4 / mpegts: ${(med('fmp4') / med('mpegts')).toFixed(3)}`);
+    console.log(`ratio castline fmp4 / nginx-rtmp: ${(med('fmp4') / med('nginx')).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(med('mpegts') / med('nginx')).toFixed(2)}`);
+    if (results.has('base')) console.log(`ratio fmp4 / base: ${(med('fmp4') / med('base')).toFixed(3)}; base / nginx-rtmp: ${(med('base') / med('nginx')).toFixed(2)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
