@@ -94,7 +94,8 @@ async function startCastline(format: 'fmp4' | 'mpegts', dir: string, main = path
   const child = spawn(process.execPath, [...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
     cwd: data,
     env: { PATH: process.env.PATH ?? '', RTMP_PORT: String(rtmpPort), HTTP_PORT: String(httpPort), BIND_ADDRESS: '127.0.0.1', HLS_SEGMENT_FORMAT: format, ENCODER_CAPACITY: '-1', LOG_LEVEL: 'warn', STUDIO_ENABLED: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // CASTLINE_STDOUT=file keeps the server's stdout (e.g. with CASTLINE_NODE_ARGS=--trace-gc).
+    stdio: ['ignore', process.env.CASTLINE_STDOUT === undefined ? 'ignore' : fs.openSync(process.env.CASTLINE_STDOUT, 'a'), 'inherit'],
   });
   const deadline = Date.now() + 15_000;
   while ((await fetch(`http://127.0.0.1:${httpPort}/livez`).catch(() => null))?.status !== 200) {
