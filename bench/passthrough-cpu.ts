@@ -37,6 +37,36 @@ function cpuTicks(pid: number): number {
   }
 }
 
+/** utime/stime ticks of each thread of `pid`, keyed by `name/tid`. */
+function threadTicks(pid: number): Map<string, [number, number]> {
+  const m = new Map<string, [number, number]>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      m.set(`${name}/${tid}`, [Number(fields[11]), Number(fields[12])]);
+    } catch {
+      // gone
+    }
+  }
+  return m;
+}
+
+/** THREADS=1: where the server's CPU went, by thread name (user / system seconds). */
+function printThreads(before: Map<string, [number, number]>, after: Map<string, [number, number]>): void {
+  const byName = new Map<string, [number, number]>();
+  for (const [key, [u, s]] of after) {
+    const [u0, s0] = before.get(key) ?? [0, 0];
+    const name = process.env.THREADS === "tid" ? key : key.slice(0, key.lastIndexOf("/"));
+    const sum = byName.get(name) ?? [0, 0];
+    byName.set(name, [sum[0] + (u - u0) / TICKS, sum[1] + (s - s0) / TICKS]);
+  }
+  for (const [name, [u, s]] of [...byName].sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1])) {
+    if (u + s > 0) console.log(`  thread ${name.padEnd(18)} user ${u.toFixed(2)} s, system ${s.toFixed(2)} s`);
+  }
+}
+
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -141,9 +171,11 @@ async function startNginx(): Promise<Server | null> {
 async function measure(name: string, server: Server, file: string): Promise<number> {
   const pubs = publishers(server.urls, file);
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  const threads = process.env.THREADS === undefined ? null : threadTicks(server.pid);
   const before = snapshot(server.pid);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const after = snapshot(server.pid);
+  if (threads !== null) printThreads(threads, threadTicks(server.pid));
   const produced = server.produced();
   for (const p of pubs) p.kill('SIGKILL');
   await server.stop();
