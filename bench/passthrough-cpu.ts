@@ -12,7 +12,10 @@
  * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] [ROUNDS=1] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
  * `ROUNDS=n` runs the modes n times, interleaved (fmp4, nginx, fmp4, nginx, …), and prints each
  * run and the median. Mode `base` runs another build of castline with fmp4 (a before/after in the
- * same run): `BASE_MAIN=/path/to/other/dist-test/src/main.js`.
+ * same run): `BASE_MAIN=/path/to/other/dist-test/src/main.js`. Mode `fmp4-heap` runs fmp4 with the
+ * V8 heap flag `npm start` uses (`--initial-old-space-size=128`); plain `fmp4` runs `node main.js`.
+ * `CASTLINE_NODE_ARGS` adds node flags to every castline (e.g. `--cpu-prof`), `CASTLINE_STDOUT=file`
+ * keeps its stdout (`--trace-gc`), `THREADS=1` (or `tid`) prints its CPU by thread.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -117,11 +120,14 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startCastline(format: 'fmp4' | 'mpegts', dir: string, main = path.resolve(__dirname, '../src/main.js')): Promise<Server> {
+/** V8 flags of `npm start` (package.json) beyond the defaults: mode `fmp4-heap` runs castline with them. */
+const START_NODE_ARGS = ['--initial-old-space-size=128'];
+
+async function startCastline(format: 'fmp4' | 'mpegts', dir: string, main = path.resolve(__dirname, '../src/main.js'), nodeArgs: string[] = []): Promise<Server> {
   const rtmpPort = await freePort();
   const httpPort = await freePort();
   const data = fs.mkdtempSync(path.join(dir, `castline-${format}-`));
-  const child = spawn(process.execPath, [...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
+  const child = spawn(process.execPath, [...nodeArgs, ...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
     cwd: data,
     env: { PATH: process.env.PATH ?? '', RTMP_PORT: String(rtmpPort), HTTP_PORT: String(httpPort), BIND_ADDRESS: '127.0.0.1', HLS_SEGMENT_FORMAT: format, ENCODER_CAPACITY: '-1', LOG_LEVEL: 'warn', STUDIO_ENABLED: 'false' },
     // CASTLINE_STDOUT=file keeps the server's stdout (e.g. with CASTLINE_NODE_ARGS=--trace-gc).
@@ -180,7 +186,7 @@ async function measure(name: string, server: Server, file: string): Promise<numb
   for (const p of pubs) p.kill('SIGKILL');
   await server.stop();
   const perStream = (used(before, after) / SECONDS / STREAMS) * 100;
-  console.log(`${name.padEnd(22)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS})`);
+  console.log(`${name.padEnd(36)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS})`);
   if (produced !== STREAMS) throw new Error(`${name}: HLS for only ${produced} of ${STREAMS} streams`);
   return perStream;
 }
@@ -192,11 +198,18 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+function modeName(mode: string): string {
+  const names: Record<string, string> = { fmp4: 'castline fmp4 (no ffmpeg)', 'fmp4-heap': 'castline fmp4, npm start heap flag', mpegts: 'castline mpegts (ffmpeg)', base: 'castline fmp4 (BASE_MAIN)', nginx: 'nginx-rtmp' };
+  return names[mode] ?? mode;
+}
+
 function startMode(mode: string, dir: string): Promise<Server | null> {
   switch (mode) {
     case 'fmp4':
     case 'mpegts':
       return startCastline(mode, dir);
+    case 'fmp4-heap':
+      return startCastline('fmp4', dir, undefined, START_NODE_ARGS);
     case 'base': {
       const main = process.env.BASE_MAIN;
       if (main === undefined) throw new Error('mode base needs BASE_MAIN=/path/to/dist-test/src/main.js');
@@ -205,7 +218,7 @@ function startMode(mode: string, dir: string): Promise<Server | null> {
     case 'nginx':
       return startNginx();
     default:
-      throw new Error(`unknown mode ${mode} (fmp4, mpegts, base, nginx)`);
+      throw new Error(`unknown mode ${mode} (fmp4, fmp4-heap, mpegts, base, nginx)`);
   }
 }
 
@@ -221,7 +234,7 @@ async function run(): Promise<void> {
       for (const mode of modes) {
         const server = await startMode(mode, dir);
         if (server === null) continue;
-        const perStream = await measure(mode === 'base' ? 'castline fmp4 (BASE_MAIN)' : mode === 'nginx' ? 'nginx-rtmp' : `castline ${mode}${mode === 'fmp4' ? ' (no ffmpeg)' : ' (ffmpeg)'}`, server, file);
+        const perStream = await measure(modeName(mode), server, file);
         results.set(mode, [...(results.get(mode) ?? []), perStream]);
       }
     }
@@ -229,6 +242,7 @@ async function run(): Promise<void> {
     for (const [mode, values] of results) console.log(`${mode}: ${values.map((v) => v.toFixed(2)).join(', ')} (median ${med(mode).toFixed(2)})`);
     console.log(`ratio fmp4 / mpegts: ${(med('fmp4') / med('mpegts')).toFixed(3)}`);
     console.log(`ratio castline fmp4 / nginx-rtmp: ${(med('fmp4') / med('nginx')).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(med('mpegts') / med('nginx')).toFixed(2)}`);
+    if (results.has('fmp4-heap')) console.log(`ratio fmp4-heap / nginx-rtmp: ${(med('fmp4-heap') / med('nginx')).toFixed(2)}; fmp4-heap / fmp4: ${(med('fmp4-heap') / med('fmp4')).toFixed(3)}`);
     if (results.has('base')) console.log(`ratio fmp4 / base: ${(med('fmp4') / med('base')).toFixed(3)}; base / nginx-rtmp: ${(med('base') / med('nginx')).toFixed(2)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
