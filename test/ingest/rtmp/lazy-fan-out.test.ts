@@ -14,7 +14,7 @@ import { ffmpegPath, ffprobePath } from '../../../src/encoding/binaries';
 import type { TapPacket } from '../../../src/ingest/rtmp/media-tap';
 import { RtmpIngest } from '../../../src/ingest/rtmp/rtmp-ingest';
 import { silentLogger } from '../../../src/logging/logger';
-import { accept, deferredDecider, FakeRtmpCoordinator } from '../../fakes/coordinator-rtmp';
+import { accept, deferredDecider, FakePublishSink } from '../../fakes/publish-sink';
 import { killAll, play, publishObsLike, sleep, within } from './rtmp-ffmpeg';
 
 type NmsCaches = { rtmpVideoHeader: Buffer | null; rtmpAudioHeader: Buffer | null; rtmpGopCache: Set<Buffer> | null; subscribers: Map<string, unknown> };
@@ -46,13 +46,13 @@ function decodeErrors(file: string): Promise<string> {
 describe('ingest/rtmp: lazy fan-out (node-media-server fans out only to players; late players get headers + GOP)', function () {
   this.timeout(60_000);
   let dir: string;
-  let coordinator: FakeRtmpCoordinator;
+  let coordinator: FakePublishSink;
   let ingest: RtmpIngest;
   const url = (channel: string, key: string) => `rtmp://127.0.0.1:${ingest.port}/${channel}/${key}`;
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-fanout-'));
-    coordinator = new FakeRtmpCoordinator();
+    coordinator = new FakePublishSink();
     ingest = new RtmpIngest({
       sink: coordinator,
       config: { rtmpPort: 0, bindAddress: '127.0.0.1', idMaxLength: 16, statePath: path.join(dir, 'state') },
