@@ -26,6 +26,8 @@ const FIRST_SEGMENT_BYTES = 256 * 1024;
 export interface SegmenterOptions extends PackagerTiming {
   /** Media sequence number of the first segment (a restarted stream continues its numbering). */
   firstMsn?: number;
+  /** The first segment follows an encoder restart (its part 0 says `discontinuity`). */
+  discontinuity?: boolean;
   now?: () => number;
   onWarning?: (message: string) => void;
 }
@@ -167,7 +169,9 @@ export class Segmenter {
       independent: this.partIndependent,
       data: fragment(this.sequence++, runs, (this.segmentBytes ??= new BoxWriter(this.nextSegmentBytes))),
     };
-    this.sink.part(this.partIndex === 0 ? { ...part, programDateTime: this.segmentWallClock } : part);
+    if (this.partIndex !== 0) return this.sink.part(part);
+    const discontinuity = this.options.discontinuity === true && this.msn === (this.options.firstMsn ?? 0);
+    this.sink.part(discontinuity ? { ...part, programDateTime: this.segmentWallClock, discontinuity } : { ...part, programDateTime: this.segmentWallClock });
   }
 
   /**

@@ -169,4 +169,14 @@ describe('packaging: segmenter (CMAF parts and segments from access units)', fun
       expect(end.data!.buffer.byteLength, 'little slack kept').to.be.at.most(Math.max(end.data!.length * 1.5, end.data!.length + (64 << 10)));
     }
   });
+
+  it('a run after a restart: numbering from firstMsn, the first segment\'s part 0 says discontinuity, no other part does', () => {
+    const restarted = new Collected();
+    const segmenter = new Segmenter(restarted, { partSeconds: 0.333, segmentSeconds: 2, firstMsn: 7, discontinuity: true });
+    for (const e of flvEvents(source)) segmenter.push(e);
+    segmenter.end();
+    expect(restarted.segments[0]!.msn).to.equal(7);
+    expect(restarted.parts.filter((p) => p.discontinuity === true).map((p) => `${p.msn}.${p.index}`)).to.deep.equal(['7.0']);
+    expect(sink.parts.some((p) => p.discontinuity !== undefined), 'not without a restart').to.equal(false);
+  });
 });
