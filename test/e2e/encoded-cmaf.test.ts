@@ -155,7 +155,11 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     }, 'a complete segment after the discontinuity in the LL playlist', 30_000);
     expect(ll).to.not.contain('#EXT-X-ENDLIST');
     const file = path.join(castline.dataDir, String(live['x-index-file']));
-    const disk = parseMediaPlaylist(fs.readFileSync(file, 'utf8'));
+    // The disk playlist follows the memory one: the worker writes the segment and the playlist after posting the last part.
+    const disk = (await waitUntil(() => {
+      const parsed = parseMediaPlaylist(fs.readFileSync(file, 'utf8'));
+      return parsed.segments.some((s) => s.discontinuity) ? parsed : null;
+    }, 'the discontinuity in the playlist on disk', 10_000))!;
     const at = disk.segments.findIndex((s) => s.discontinuity);
     expect(at, fs.readFileSync(file, 'utf8')).to.be.greaterThan(0);
     const numbers = disk.segments.map((s) => Number.parseInt(s.uri, 10));
