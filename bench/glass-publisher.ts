@@ -73,6 +73,7 @@ function main(): void {
     if (stopped) return;
     stopped = true;
     ffmpeg.stdin!.end();
+    ffmpeg.kill('SIGINT'); // the sine input never ends: ffmpeg stops on SIGINT, writing the FLV trailer
   };
   ffmpeg.stdin!.on('error', () => stop());
   ffmpeg.on('exit', (code) => process.exit(code ?? 0));
