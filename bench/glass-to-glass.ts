@@ -21,12 +21,16 @@
  *   classic     castline HLS_SEGMENT_FORMAT=mpegts, ORIGINAL, hls.js default config
  *   nginx       nginx-rtmp (hls_fragment 2s), hls.js default config
  * and variants for finding where the time goes: ll-copy-part0.2 (HLS_PART_SECONDS=0.2),
- * ll-copy-catchup (hls.js maxLiveSyncPlaybackRate 1.5), ll-encoded-catchup.
- * Each mode: warm-up (default 10 s from the first frame shown), then a steady window (default 20 s)
+ * ll-copy-catchup (hls.js maxLiveSyncPlaybackRate 1.5), ll-encoded-catchup, ll-copy-part0.2-catchup,
+ * ll-copy-holdback2x (hls.js liveSyncDuration 0.667: what PART-HOLD-BACK = 2 × part target would do).
+ * Each mode: the viewer joins a running stream (`--join`, default 15 s after the first playlist
+ * appeared, so every server's live playlist is full: castline lists 6 × 2 s, nginx-rtmp 10 s — a
+ * player that starts with the first segment begins as close to the edge as the stream's age allows
+ * and, at playback rate 1, stays there), warm-up (default 10 s from the first frame shown), then a steady window (default 20 s)
  * over which p50/p95 are taken (numpy's linear interpolation). "LL" says whether the media playlist
  * had EXT-X-PART lines (an encoded rung is LL only once the packager handles encoded rungs).
  *
- * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/glass-to-glass.js [--modes ll-copy,ll-encoded,classic,nginx] [--rounds 1] [--warmup 10] [--window 20] [--tune zerolatency]
+ * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/glass-to-glass.js [--modes ll-copy,ll-encoded,classic,nginx] [--rounds 1] [--warmup 10] [--window 20] [--join 15] [--tune zerolatency]
  * nginx needs `apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp` (skipped with a message otherwise).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -61,6 +65,9 @@ export const MODES: Record<string, Mode> = {
   'll-copy-part0.2': { server: 'castline', env: { ...FMP4, HLS_PART_SECONDS: '0.2' }, hls: LL },
   'll-copy-catchup': { server: 'castline', env: FMP4, hls: CATCHUP },
   'll-encoded-catchup': { server: 'castline', env: ENCODED, hls: CATCHUP },
+  'll-copy-part0.2-catchup': { server: 'castline', env: { ...FMP4, HLS_PART_SECONDS: '0.2' }, hls: CATCHUP },
+  // hls.js aiming at 2 × part target (0.667 s), what it would do with PART-HOLD-BACK=2×PART-TARGET (the RFC's MUST).
+  'll-copy-holdback2x': { server: 'castline', env: FMP4, hls: { lowLatencyMode: true, liveSyncDuration: 0.667 } },
 };
 
 function arg(name: string, fallback: string): string {
@@ -72,6 +79,8 @@ export interface ModeResult {
   mode: string;
   round: number;
   lowLatency: boolean;
+  /** Glass-to-glass of the first frame shown after joining (ms): where playback started. */
+  joinGlass: number;
   shown: number;
   unreadable: number;
   /** Per shown frame in the window, ms. */
@@ -177,6 +186,7 @@ interface Context {
   nginxBin: string | null;
   warmupS: number;
   windowS: number;
+  joinS: number;
   tune: string;
 }
 
@@ -196,9 +206,13 @@ async function measureMode(name: string, round: number, ctx: Context): Promise<M
   const page = await ctx.browser.newPage();
   try {
     const src = await waitFor(() => server.playlistUrl(stream), `${name}: a playlist`, 30_000);
+    await new Promise((r) => setTimeout(r, ctx.joinS * 1000));
     const lowLatency = await lowLatencyPlaylist(src);
     await startPlayer(page, ctx.pages, src, mode.hls);
-    await waitFor(async () => ((await collect(page)).frames.some((f) => decodeClock(f.levels) !== null) ? true : undefined), `${name}: a frame shown`, 30_000);
+    const joinGlass = await waitFor(async () => {
+      const first = (await collect(page)).frames.find((f) => decodeClock(f.levels) !== null);
+      return first === undefined ? undefined : first.at - decodeClock(first.levels)!;
+    }, `${name}: a frame shown`, 30_000);
     await new Promise((r) => setTimeout(r, ctx.warmupS * 1000));
     await collect(page);
     const from = Date.now();
@@ -207,7 +221,7 @@ async function measureMode(name: string, round: number, ctx: Context): Promise<M
     const to = Date.now();
     const inWindow = <T extends { at: number }>(xs: T[]) => xs.filter((x) => x.at >= from && x.at <= to);
     return {
-      mode: name, round, lowLatency, ...analyse(report, { server, proxy, publisher }, from, to),
+      mode: name, round, lowLatency, joinGlass, ...analyse(report, { server, proxy, publisher }, from, to),
       hlsLatency: inWindow(report.stats).map((s) => s.latency * 1000).filter(Number.isFinite),
       targetLatency: inWindow(report.stats).map((s) => s.targetLatency * 1000).filter(Number.isFinite),
       stalls: report.stalls.filter((t) => t >= from && t <= to).length,
@@ -226,10 +240,10 @@ const sec = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : '—
 const p = (v: number[], q: number) => sec(percentile(v, q));
 
 export function summarize(results: ModeResult[]): void {
-  console.log('\n| mode | LL | frames read | glass-to-glass p50 / p95 (s) | publisher p50 | server + player p50 / p95 | hls.js latency p50 (target) | stalls | parts / segments loaded | load (1 min) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| mode | LL | 1st frame after join | frames read | glass-to-glass p50 / p95 (s) | publisher p50 | server + player p50 / p95 | hls.js latency p50 (target) | stalls | parts / segments loaded | load (1 min) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.mode}${r.round > 0 ? ` #${r.round}` : ''} | ${r.lowLatency ? 'yes' : 'no'} | ${r.glass.length}/${r.shown} | **${p(r.glass, 0.5)}** / ${p(r.glass, 0.95)} | ${p(r.publisher, 0.5)} | ${p(r.serverToGlass, 0.5)} / ${p(r.serverToGlass, 0.95)} | ${p(r.hlsLatency, 0.5)} (${p(r.targetLatency, 0.5)}) | ${r.stalls} | ${r.parts} / ${r.fragments} | ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)} |`);
+    console.log(`| ${r.mode}${r.round > 0 ? ` #${r.round}` : ''} | ${r.lowLatency ? 'yes' : 'no'} | ${sec(r.joinGlass)} | ${r.glass.length}/${r.shown} | **${p(r.glass, 0.5)}** / ${p(r.glass, 0.95)} | ${p(r.publisher, 0.5)} | ${p(r.serverToGlass, 0.5)} / ${p(r.serverToGlass, 0.95)} | ${p(r.hlsLatency, 0.5)} (${p(r.targetLatency, 0.5)}) | ${r.stalls} | ${r.parts} / ${r.fragments} | ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)} |`);
   }
 }
 
@@ -243,9 +257,9 @@ async function main(): Promise<void> {
   const browser = await launchHeadlessChromium();
   const ctx: Context = {
     browser, pages, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'castline-glass-')), nginxBin: found.ok ? found.bin : null,
-    warmupS: Number(arg('warmup', '10')), windowS: Number(arg('window', '20')), tune: arg('tune', ''),
+    warmupS: Number(arg('warmup', '10')), windowS: Number(arg('window', '20')), joinS: Number(arg('join', '15')), tune: arg('tune', ''),
   };
-  console.log(`${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; publisher 640x360@30 x264 veryfast${ctx.tune ? ` tune ${ctx.tune}` : ''}; warm-up ${ctx.warmupS} s, window ${ctx.windowS} s`);
+  console.log(`${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; publisher 640x360@30 x264 veryfast${ctx.tune ? ` tune ${ctx.tune}` : ''}; viewer joins ${ctx.joinS} s after the first playlist; warm-up ${ctx.warmupS} s, window ${ctx.windowS} s`);
   const results: ModeResult[] = [];
   try {
     for (let round = 0; round < Number(arg('rounds', '1')); round++) {
