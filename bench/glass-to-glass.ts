@@ -40,6 +40,7 @@ import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchHeadlessChromium } from '../test/helpers/playwright';
 import { decodeClock } from './glass-clock';
+import { PartWatcher } from './glass-part-watch';
 import { collect, GlassPageServer, startPlayer, type PageReport } from './glass-page';
 import { FPS } from './glass-publisher';
 import { startCastlineProcess, startNginxServer, type GlassServer } from './glass-servers';
@@ -89,6 +90,8 @@ export interface ModeResult {
   serverToGlass: number[];
   hlsLatency: number[];
   targetLatency: number[];
+  /** LL only: ms from a part's end reaching castline to the part listed (bench/glass-part-watch.ts). */
+  partLag: number[];
   stalls: number;
   parts: number;
   fragments: number;
@@ -204,10 +207,12 @@ async function measureMode(name: string, round: number, ctx: Context): Promise<M
   const stream = `glass${round}${name.replace(/[^a-z0-9]/g, '')}`;
   const publisher = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${server.publishPath(stream)}`, ctx.warmupS + ctx.windowS + 60, ctx.tune);
   const page = await ctx.browser.newPage();
+  let watcher: PartWatcher | null = null;
   try {
     const src = await waitFor(() => server.playlistUrl(stream), `${name}: a playlist`, 30_000);
     await new Promise((r) => setTimeout(r, ctx.joinS * 1000));
     const lowLatency = await lowLatencyPlaylist(src);
+    if (lowLatency) watcher = new PartWatcher().start(src);
     await startPlayer(page, ctx.pages, src, mode.hls);
     const joinGlass = await waitFor(async () => {
       const first = (await collect(page)).frames.find((f) => decodeClock(f.levels) !== null);
@@ -224,11 +229,13 @@ async function measureMode(name: string, round: number, ctx: Context): Promise<M
       mode: name, round, lowLatency, joinGlass, ...analyse(report, { server, proxy, publisher }, from, to),
       hlsLatency: inWindow(report.stats).map((s) => s.latency * 1000).filter(Number.isFinite),
       targetLatency: inWindow(report.stats).map((s) => s.targetLatency * 1000).filter(Number.isFinite),
+      partLag: inWindow(watcher?.listings ?? []).map((l) => l.lag),
       stalls: report.stalls.filter((t) => t >= from && t <= to).length,
       parts: report.parts, fragments: report.fragments, dropped: report.dropped, errors: report.errors,
       load: [loadBefore, os.loadavg()[0]!],
     };
   } finally {
+    await watcher?.stop();
     await page.close();
     await publisher.stop();
     await proxy.close();
@@ -238,12 +245,13 @@ async function measureMode(name: string, round: number, ctx: Context): Promise<M
 
 const sec = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : '—');
 const p = (v: number[], q: number) => sec(percentile(v, q));
+const ms = (v: number[], q: number) => (v.length > 0 ? String(Math.round(percentile(v, q))) : '—');
 
 export function summarize(results: ModeResult[]): void {
-  console.log('\n| mode | LL | 1st frame after join | frames read | glass-to-glass p50 / p95 (s) | publisher p50 | server + player p50 / p95 | hls.js latency p50 (target) | stalls | parts / segments loaded | load (1 min) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| mode | LL | 1st frame after join | frames read | glass-to-glass p50 / p95 (s) | publisher p50 | server + player p50 / p95 | part listed after its end arrived p50 / p95 (ms) | hls.js latency p50 (target) | stalls | parts / segments loaded | load (1 min) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.mode}${r.round > 0 ? ` #${r.round}` : ''} | ${r.lowLatency ? 'yes' : 'no'} | ${sec(r.joinGlass)} | ${r.glass.length}/${r.shown} | **${p(r.glass, 0.5)}** / ${p(r.glass, 0.95)} | ${p(r.publisher, 0.5)} | ${p(r.serverToGlass, 0.5)} / ${p(r.serverToGlass, 0.95)} | ${p(r.hlsLatency, 0.5)} (${p(r.targetLatency, 0.5)}) | ${r.stalls} | ${r.parts} / ${r.fragments} | ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)} |`);
+    console.log(`| ${r.mode}${r.round > 0 ? ` #${r.round}` : ''} | ${r.lowLatency ? 'yes' : 'no'} | ${sec(r.joinGlass)} | ${r.glass.length}/${r.shown} | **${p(r.glass, 0.5)}** / ${p(r.glass, 0.95)} | ${p(r.publisher, 0.5)} | ${p(r.serverToGlass, 0.5)} / ${p(r.serverToGlass, 0.95)} | ${ms(r.partLag, 0.5)} / ${ms(r.partLag, 0.95)} | ${p(r.hlsLatency, 0.5)} (${p(r.targetLatency, 0.5)}) | ${r.stalls} | ${r.parts} / ${r.fragments} | ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)} |`);
   }
 }
 
@@ -266,7 +274,7 @@ async function main(): Promise<void> {
       for (const name of modes) {
         const r = await measureMode(name, round, ctx);
         results.push(r);
-        console.log(JSON.stringify({ ...r, glass: undefined, publisher: undefined, serverToGlass: undefined, hlsLatency: undefined, targetLatency: undefined, g2gP50: percentile(r.glass, 0.5), g2gP95: percentile(r.glass, 0.95), publisherP50: percentile(r.publisher, 0.5) }));
+        console.log(JSON.stringify({ ...r, glass: undefined, publisher: undefined, serverToGlass: undefined, hlsLatency: undefined, targetLatency: undefined, partLag: undefined, partLagP50: percentile(r.partLag, 0.5), g2gP50: percentile(r.glass, 0.5), g2gP95: percentile(r.glass, 0.95), publisherP50: percentile(r.publisher, 0.5) }));
       }
     }
   } finally {
