@@ -21,7 +21,7 @@
  *   classic     castline HLS_SEGMENT_FORMAT=mpegts, ORIGINAL, hls.js default config
  *   nginx       nginx-rtmp (hls_fragment 2s), hls.js default config
  * and variants for finding where the time goes: ll-copy-part0.2 (HLS_PART_SECONDS=0.2),
- * ll-copy-catchup (hls.js maxLiveSyncPlaybackRate 1.5), ll-encoded-catchup, ll-copy-part0.2-catchup,
+ * ll-copy-catchup (hls.js maxLiveSyncPlaybackRate 1.5), ll-encoded-catchup, ll-encoded-part0.2, ll-copy-part0.2-catchup,
  * ll-copy-holdback2x (hls.js liveSyncDuration 0.667: what PART-HOLD-BACK = 2 × part target would do).
  * Each mode: the viewer joins a running stream (`--join`, default 15 s after the first playlist
  * appeared, so every server's live playlist is full: castline lists 6 × 2 s, nginx-rtmp 10 s — a
@@ -66,6 +66,7 @@ export const MODES: Record<string, Mode> = {
   'll-copy-part0.2': { server: 'castline', env: { ...FMP4, HLS_PART_SECONDS: '0.2' }, hls: LL },
   'll-copy-catchup': { server: 'castline', env: FMP4, hls: CATCHUP },
   'll-encoded-catchup': { server: 'castline', env: ENCODED, hls: CATCHUP },
+  'll-encoded-part0.2': { server: 'castline', env: { ...ENCODED, HLS_PART_SECONDS: '0.2' }, hls: LL },
   'll-copy-part0.2-catchup': { server: 'castline', env: { ...FMP4, HLS_PART_SECONDS: '0.2' }, hls: CATCHUP },
   // hls.js aiming at 2 × part target (0.667 s), what it would do with PART-HOLD-BACK=2×PART-TARGET (the RFC's MUST).
   'll-copy-holdback2x': { server: 'castline', env: FMP4, hls: { lowLatencyMode: true, liveSyncDuration: 0.667 } },
