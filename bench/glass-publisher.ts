@@ -6,9 +6,11 @@
  *
  * Encoding (OBS's defaults for "Streaming" with x264): libx264 `veryfast`, no tune (so B-frames and
  * lookahead, as OBS sends them), keyframe every 2 s (`-g 60 -keyint_min 60 -sc_threshold 0`),
- * 1500 kbit/s CBR-ish (`-maxrate 1500k -bufsize 3000k`), AAC 128k 48 kHz of a 440 Hz sine read in
- * real time (`-re` on that input only). `--tune zerolatency` encodes without lookahead and
- * B-frames (the publisher's delay floor).
+ * 1500 kbit/s CBR-ish (`-maxrate 1500k -bufsize 3000k`), AAC 128k 48 kHz of a 440 Hz sine that this
+ * process writes on a second pipe (fd 3), 1/30 s of it with each frame: audio and video are paced by
+ * the same clock from the same start, as a capture app does (a `-re` lavfi sine started with ffmpeg
+ * runs ahead of or behind the piped video, and ffmpeg's FLV interleaving then holds the video back
+ * by the difference: ~0.3 s here). `--tune zerolatency` encodes without lookahead and B-frames.
  * Below the clock grid the frame holds moving content (diagonal bars scrolling 4 px a frame and a
  * square bouncing across it) so the encoder has motion to code, as with a camera.
  *
@@ -25,6 +27,17 @@ import { CLOCK_HEIGHT_FRACTION, drawClock } from './glass-clock';
 export const WIDTH = 640;
 export const HEIGHT = 360;
 export const FPS = 30;
+export const SAMPLE_RATE = 48_000;
+const SAMPLES_PER_FRAME = SAMPLE_RATE / FPS;
+
+/** The 1/30 s of a 440 Hz sine (s16le, mono) that goes with video frame `n`. */
+export function audioFor(n: number): Buffer {
+  const out = Buffer.alloc(SAMPLES_PER_FRAME * 2);
+  for (let i = 0; i < SAMPLES_PER_FRAME; i++) {
+    out.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * 440 * (n * SAMPLES_PER_FRAME + i)) / SAMPLE_RATE)), i * 2);
+  }
+  return out;
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,7 +48,7 @@ export function publisherArgs(url: string, tune: string): string[] {
   return [
     '-hide_banner', '-loglevel', 'error',
     '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${WIDTH}x${HEIGHT}`, '-framerate', String(FPS), '-thread_queue_size', '64', '-i', 'pipe:0',
-    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', '1', '-thread_queue_size', '64', '-i', 'pipe:3',
     '-map', '0:v', '-map', '1:a',
     '-c:v', 'libx264', '-preset', 'veryfast', ...(tune === '' ? [] : ['-tune', tune]),
     '-g', String(2 * FPS), '-keyint_min', String(2 * FPS), '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
@@ -61,7 +74,8 @@ function main(): void {
   const url = arg('url', '');
   if (url === '') throw new Error('--url is required');
   const seconds = Number(arg('seconds', '60'));
-  const ffmpeg = spawn(ffmpegPath, publisherArgs(url, arg('tune', '')), { stdio: ['pipe', 'ignore', 'inherit'] });
+  const ffmpeg = spawn(ffmpegPath, publisherArgs(url, arg('tune', '')), { stdio: ['pipe', 'ignore', 'inherit', 'pipe'] });
+  const audio = ffmpeg.stdio[3] as import('node:stream').Writable;
   const ySize = WIDTH * HEIGHT;
   const frame = new Uint8Array(ySize * 1.5);
   frame.fill(128, ySize); // neutral chroma
@@ -73,9 +87,10 @@ function main(): void {
     if (stopped) return;
     stopped = true;
     ffmpeg.stdin!.end();
-    ffmpeg.kill('SIGINT'); // the sine input never ends: ffmpeg stops on SIGINT, writing the FLV trailer
+    audio.end();
   };
   ffmpeg.stdin!.on('error', () => stop());
+  audio.on('error', () => stop());
   ffmpeg.on('exit', (code) => process.exit(code ?? 0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -89,6 +104,7 @@ function main(): void {
       drawScene(frame, n);
       drawClock(frame, WIDTH, HEIGHT, captured);
       ffmpeg.stdin!.write(Buffer.from(frame)); // a copy: the pipe may still hold the previous one
+      audio.write(audioFor(n));
       process.stdout.write(`${n} ${captured}\n`);
       n++;
     }

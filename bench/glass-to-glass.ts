@@ -22,7 +22,8 @@
  *   nginx       nginx-rtmp (hls_fragment 2s), hls.js default config
  * and variants for finding where the time goes: ll-copy-part0.2 (HLS_PART_SECONDS=0.2),
  * ll-copy-catchup (hls.js maxLiveSyncPlaybackRate 1.5), ll-encoded-catchup, ll-encoded-part0.2, ll-copy-part0.2-catchup,
- * ll-copy-holdback2x (hls.js liveSyncDuration 0.667: what PART-HOLD-BACK = 2 × part target would do).
+ * ll-copy-holdback2x (hls.js liveSyncDuration 0.667: what PART-HOLD-BACK = 2 × part target would do),
+ * ll-copy-part0.2-holdback2x and ll-encoded-part0.2-holdback2x (part 0.2 s, hls.js aiming at 0.4 s).
  * Each mode: the viewer joins a running stream (`--join`, default 15 s after the first playlist
  * appeared, so every server's live playlist is full: castline lists 6 × 2 s, nginx-rtmp 10 s — a
  * player that starts with the first segment begins as close to the edge as the stream's age allows
@@ -67,6 +68,8 @@ export const MODES: Record<string, Mode> = {
   'll-copy-catchup': { server: 'castline', env: FMP4, hls: CATCHUP },
   'll-encoded-catchup': { server: 'castline', env: ENCODED, hls: CATCHUP },
   'll-encoded-part0.2': { server: 'castline', env: { ...ENCODED, HLS_PART_SECONDS: '0.2' }, hls: LL },
+  'll-copy-part0.2-holdback2x': { server: 'castline', env: { ...FMP4, HLS_PART_SECONDS: '0.2' }, hls: { lowLatencyMode: true, liveSyncDuration: 0.4 } },
+  'll-encoded-part0.2-holdback2x': { server: 'castline', env: { ...ENCODED, HLS_PART_SECONDS: '0.2' }, hls: { lowLatencyMode: true, liveSyncDuration: 0.4 } },
   'll-copy-part0.2-catchup': { server: 'castline', env: { ...FMP4, HLS_PART_SECONDS: '0.2' }, hls: CATCHUP },
   // hls.js aiming at 2 × part target (0.667 s), what it would do with PART-HOLD-BACK=2×PART-TARGET (the RFC's MUST).
   'll-copy-holdback2x': { server: 'castline', env: FMP4, hls: { lowLatencyMode: true, liveSyncDuration: 0.667 } },
@@ -85,6 +88,8 @@ export interface ModeResult {
   joinGlass: number;
   shown: number;
   unreadable: number;
+  /** Median glass-to-glass of the window's last 2 s minus that of its first 2 s (ms): drift at playback rate 1. */
+  drift: number;
   /** Per shown frame in the window, ms. */
   glass: number[];
   publisher: number[];
@@ -158,14 +163,14 @@ interface Run {
 }
 
 /** Splits what the page showed in the window into per-frame figures. */
-function analyse(report: PageReport, run: Run, from: number, to: number): Pick<ModeResult, 'shown' | 'unreadable' | 'glass' | 'publisher' | 'serverToGlass'> {
+function analyse(report: PageReport, run: Run, from: number, to: number): Pick<ModeResult, 'shown' | 'unreadable' | 'glass' | 'publisher' | 'serverToGlass' | 'drift'> {
   const tap = run.proxy.taps[0];
   const pts0 = tap?.frames[0]?.pts ?? 0;
   const arrival = new Map<number, number>();
   for (const f of tap?.frames ?? []) arrival.set(Math.round(((f.pts - pts0) * FPS) / 1000), f.at);
   const frameOf = new Map<number, number>();
   run.publisher.captures.forEach((t, n) => { if (!frameOf.has(t)) frameOf.set(t, n); });
-  const out = { shown: 0, unreadable: 0, glass: [] as number[], publisher: [] as number[], serverToGlass: [] as number[] };
+  const out = { shown: 0, unreadable: 0, glass: [] as number[], publisher: [] as number[], serverToGlass: [] as number[], first: [] as number[], last: [] as number[] };
   for (const f of report.frames.filter((x) => x.at >= from && x.at <= to)) {
     out.shown++;
     const captured = decodeClock(f.levels);
@@ -174,13 +179,16 @@ function analyse(report: PageReport, run: Run, from: number, to: number): Pick<M
       continue;
     }
     out.glass.push(f.at - captured);
+    if (f.at < from + 2000) out.first.push(f.at - captured);
+    if (f.at > to - 2000) out.last.push(f.at - captured);
     const arrived = arrival.get(frameOf.get(captured) ?? -1);
     if (arrived !== undefined) {
       out.publisher.push(arrived - captured);
       out.serverToGlass.push(f.at - arrived);
     }
   }
-  return out;
+  const { first, last, ...rest } = out;
+  return { ...rest, drift: percentile(last, 0.5) - percentile(first, 0.5) };
 }
 
 interface Context {
@@ -249,10 +257,10 @@ const p = (v: number[], q: number) => sec(percentile(v, q));
 const ms = (v: number[], q: number) => (v.length > 0 ? String(Math.round(percentile(v, q))) : '—');
 
 export function summarize(results: ModeResult[]): void {
-  console.log('\n| mode | LL | 1st frame after join | frames read | glass-to-glass p50 / p95 (s) | publisher p50 | server + player p50 / p95 | part listed after its end arrived p50 / p95 (ms) | hls.js latency p50 (target) | stalls | parts / segments loaded | load (1 min) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| mode | LL | 1st frame after join | frames read | glass-to-glass p50 / p95 (s) | drift in window | publisher p50 | server + player p50 / p95 | part listed after its end arrived p50 / p95 (ms) | hls.js latency p50 (target) | stalls | parts / segments loaded | load (1 min) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.mode}${r.round > 0 ? ` #${r.round}` : ''} | ${r.lowLatency ? 'yes' : 'no'} | ${sec(r.joinGlass)} | ${r.glass.length}/${r.shown} | **${p(r.glass, 0.5)}** / ${p(r.glass, 0.95)} | ${p(r.publisher, 0.5)} | ${p(r.serverToGlass, 0.5)} / ${p(r.serverToGlass, 0.95)} | ${ms(r.partLag, 0.5)} / ${ms(r.partLag, 0.95)} | ${p(r.hlsLatency, 0.5)} (${p(r.targetLatency, 0.5)}) | ${r.stalls} | ${r.parts} / ${r.fragments} | ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)} |`);
+    console.log(`| ${r.mode}${r.round > 0 ? ` #${r.round}` : ''} | ${r.lowLatency ? 'yes' : 'no'} | ${sec(r.joinGlass)} | ${r.glass.length}/${r.shown} | **${p(r.glass, 0.5)}** / ${p(r.glass, 0.95)} | ${r.drift >= 0 ? '+' : ''}${sec(r.drift)} | ${p(r.publisher, 0.5)} | ${p(r.serverToGlass, 0.5)} / ${p(r.serverToGlass, 0.95)} | ${ms(r.partLag, 0.5)} / ${ms(r.partLag, 0.95)} | ${p(r.hlsLatency, 0.5)} (${p(r.targetLatency, 0.5)}) | ${r.stalls} | ${r.parts} / ${r.fragments} | ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)} |`);
   }
 }
 
