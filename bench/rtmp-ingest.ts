@@ -9,13 +9,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RtmpIngest } from '../src/ingest/rtmp/rtmp-ingest';
 import { silentLogger } from '../src/logging/logger';
-import { FakeRtmpCoordinator } from '../test/fakes/coordinator-rtmp';
+import { accept, FakePublishSink } from '../test/fakes/publish-sink';
 import { killAll, play, publish, within } from '../test/ingest/rtmp/rtmp-ffmpeg';
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-rtmp-bench-'));
-  const coordinator = new FakeRtmpCoordinator();
+  const coordinator = new FakePublishSink(accept);
   const ingest = new RtmpIngest({
     sink: coordinator,
     config: { rtmpPort: 0, bindAddress: '127.0.0.1', idMaxLength: 128, statePath: dir },

@@ -31,7 +31,7 @@ import type { PublishSink } from './ingest/ingest.types';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
 import { registerWsIngest } from './ingest/ws/ws-ingest';
-import { createLogger, type Logger } from './logging/logger';
+import { createProcessLogger, type Logger } from './logging/logger';
 import type { CastlineMetrics } from './metrics/registry';
 import { isLoopbackAddress, isWildcardAddress } from './net/listen-address';
 import { LiveHlsRegistry } from './packaging/live-hls';
@@ -350,7 +350,13 @@ export async function main(): Promise<void> {
     exitOnConfigError(err);
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logs = createProcessLogger(config.logLevel, config.logPath);
+  const logger = logs.logger;
+  const exit = (code: number): never => {
+    logs.flush();
+    return process.exit(code);
+  };
+  process.on('SIGHUP', () => logs.reopen()); // logrotate moved LOG_PATH/castline.log
   // Signals are handled from the first moment: one that arrives during start-up stops castline as
   // soon as it is up (undoing what started), never with the default abrupt exit.
   let castline: Castline | null = null;
@@ -358,7 +364,7 @@ export async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exit(1);
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -366,11 +372,11 @@ export async function main(): Promise<void> {
     castline.close().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        exit(0);
       },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -382,7 +388,7 @@ export async function main(): Promise<void> {
     exitOnConfigError(err);
     logger.fatal({ err: { message: (err as Error).message } }, 'castline could not start');
     process.stderr.write(`castline: could not start: ${(err as Error).message}\n`);
-    process.exit(1);
+    exit(1);
   }
   if (stopping) {
     stopping = false;

@@ -1,7 +1,7 @@
 /**
  * The commands API across the cluster, answered by any `api` node from the live nodes' records:
  * capacity sums the encoder nodes (-1 if any is unlimited), the report lists every node's sessions,
- * ingest servers and encoders; a close is published to every node, each closing its own sessions.
+ * ingest servers and encoders; a close goes to every live node's mailbox, each closing its own sessions.
  */
 import type Redis from 'ioredis';
 import type { Capacity, Report } from '../coordinator/coordinator.types';
@@ -10,13 +10,10 @@ import { CLOSE_REASONS, type CloseReason } from '../domain/stream';
 import type { Logger } from '../logging/logger';
 import type { NodeRecord } from './cluster.types';
 import { KEYS } from './keys';
+import { appendMail, type MailMessage } from './mailbox';
 
-/** A close command as published on `castline:close`. */
-export interface CloseMessage {
-  channel: string;
-  streamId: string;
-  reason: CloseReason;
-}
+/** A close command, as it travels in the nodes' mailboxes. */
+export type CloseMessage = Extract<MailMessage, { type: 'close' }>;
 
 export class ClusterCommands {
   constructor(
@@ -68,11 +65,18 @@ export class ClusterCommands {
     }
   }
 
-  /** Every node closes its sessions of `channel` (`*`) or the one with `streamId`. */
+  /**
+   * Every live node closes its sessions of `channel` (`*`) or the one with `streamId`: the command
+   * is appended to each node's mailbox in one transaction (a node briefly cut off from Redis reads
+   * it when it reconnects; a node whose record expired has had its sessions closed as `node-lost`).
+   */
   async close(channel: string, streamId: string, reason: CloseReason = 'close-command'): Promise<void> {
-    const message: CloseMessage = { channel, streamId, reason };
+    const message: CloseMessage = { type: 'close', channel, streamId, reason };
+    const nodes = await this.#live();
     try {
-      await this.redis.publish(KEYS.closeCommands, JSON.stringify(message));
+      const tx = this.redis.multi();
+      for (const node of nodes) appendMail(tx, node.id, message);
+      await tx.exec();
     } catch (err) {
       throw this.#unavailable(err);
     }
@@ -92,13 +96,8 @@ export class ClusterCommands {
   }
 }
 
-/** A close message from the channel, or null when it is not one (ignored, logged by the caller). */
-export function parseCloseMessage(text: string): CloseMessage | null {
-  try {
-    const value = JSON.parse(text) as Partial<CloseMessage>;
-    if (typeof value.channel === 'string' && typeof value.streamId === 'string' && (CLOSE_REASONS as readonly unknown[]).includes(value.reason)) return value as CloseMessage;
-  } catch {
-    // not JSON
-  }
-  return null;
+/** Whether a mailbox message is a well-formed close command (another one is ignored, logged by the caller). */
+export function isCloseMessage(message: MailMessage): message is CloseMessage {
+  const value = message as Partial<CloseMessage>;
+  return value.type === 'close' && typeof value.channel === 'string' && typeof value.streamId === 'string' && (CLOSE_REASONS as readonly unknown[]).includes(value.reason);
 }

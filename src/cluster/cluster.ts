@@ -14,10 +14,10 @@ import type { Logger } from '../logging/logger';
 import type { OutboxDependencies } from '../callbacks/outbox';
 import type { EventTransport } from '../callbacks/outbox.types';
 import { RedisChannelClaims } from './channel-claims';
-import { ClusterCommands, parseCloseMessage } from './cluster-commands';
+import { ClusterCommands, isCloseMessage } from './cluster-commands';
 import { clusterIds, type NodeRecord } from './cluster.types';
 import { KEYS } from './keys';
-import { Mailbox } from './mailbox';
+import { Mailbox, type MailMessage } from './mailbox';
 import { NodeJanitor } from './node-janitor';
 import { OutputsMirror } from './outputs-mirror';
 import { WorkflowSync, type SharedWorkflows } from './workflow-sync';
@@ -187,9 +187,10 @@ export class Cluster {
       logger: this.log,
     });
     await this.#membership.start();
-    await this.#subscribe(local, workflows);
+    await this.#subscribe(workflows);
     const service = this.#service;
     await this.#mailbox.listen((message) => {
+      if (message.type === 'close') return this.#onClose(local, message);
       if (message.type === 'encode-report') this.#encoder?.onMessage(message);
       else service?.onMessage(message);
     });
@@ -248,22 +249,24 @@ export class Cluster {
     return this.#membership;
   }
 
-  /** Close commands and workflow announcements from other nodes (the whole workflow store again after a reconnection). */
-  async #subscribe(local: LocalNode, workflows: SharedWorkflows): Promise<void> {
+  #onClose(local: LocalNode, message: MailMessage): void {
+    if (!isCloseMessage(message)) return this.log.warn({ message: JSON.stringify(message).slice(0, 200) }, 'ignored a malformed close command');
+    local.close(message.channel, message.streamId, message.reason);
+  }
+
+  /** Workflow announcements from other nodes (the whole workflow store again after a reconnection). */
+  async #subscribe(workflows: SharedWorkflows): Promise<void> {
     const subscriber = this.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
     this.#subscriber = subscriber;
     subscriber.on('error', () => undefined); // the command connection logs Redis outages
     subscriber.on('message', (channel: string, text: string) => {
-      if (channel === KEYS.workflowChanges) return void this.workflows.onAnnouncement(text, workflows).catch(() => undefined);
-      const message = parseCloseMessage(text);
-      if (message === null) return this.log.warn({ text: text.slice(0, 200) }, 'ignored a malformed close command');
-      local.close(message.channel, message.streamId, message.reason);
+      if (channel === KEYS.workflowChanges) void this.workflows.onAnnouncement(text, workflows).catch(() => undefined);
     });
     let connections = 0;
     subscriber.on('ready', () => {
       if (connections++ > 0) void this.workflows.loadInto(workflows).catch(() => undefined);
     });
-    await subscriber.subscribe(KEYS.closeCommands, KEYS.workflowChanges);
+    await subscriber.subscribe(KEYS.workflowChanges);
   }
 
   #record(local: LocalNode, listeners: NodeListeners): NodeRecord {

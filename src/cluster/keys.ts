@@ -41,8 +41,6 @@ export const KEYS = {
   workflows: 'castline:workflows',
   workflowsDeleted: 'castline:workflows:deleted',
   workflowChanges: 'castline:workflows:changed',
-  /** Pub/sub: close commands, applied by every node to its own sessions. */
-  closeCommands: 'castline:close',
 } as const;
 
 /** How long a stream id stays reserved. Ids start with their creation time in ms, so only ids created in the same millisecond can collide: a day covers any clock skew. */

@@ -4,9 +4,11 @@
  * connection of its own. Sends to one node keep their order: one append in flight per receiver;
  * while Redis is away, sends wait here and are retried every 500 ms.
  */
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EncodeJob, EncoderReport } from '../domain/jobs';
+import type { CloseReason } from '../domain/stream';
 import type { Logger } from '../logging/logger';
 import { KEYS } from './keys';
 
@@ -16,11 +18,22 @@ export type MailMessage =
   /** `attempt` -1: whatever attempt runs (the stream's ingest node is gone). */
   | { type: 'encode-stop'; streamId: string; attempt: number }
   /** To an ingest node: what the encoder node reports about a job. */
-  | { type: 'encode-report'; streamId: string; attempt: number; report: EncoderReport };
+  | { type: 'encode-report'; streamId: string; attempt: number; report: EncoderReport }
+  /**
+   * To every node: close your sessions of `channel` (`*`: any) with `streamId` (a commands API
+   * close). In the mailbox rather than on pub/sub, so a node that lost Redis for a moment reads it
+   * when its connection comes back.
+   */
+  | { type: 'close'; channel: string; streamId: string; reason: CloseReason };
 
 const READ_BLOCK_MS = 1000;
 const RETRY_MS = 500;
 const MAX_ENTRIES = 10_000;
+
+/** Appends `message` to the mailbox of node `to` inside a transaction or pipeline (sends to many nodes at once). */
+export function appendMail(tx: ChainableCommander, to: string, message: MailMessage): ChainableCommander {
+  return tx.xadd(KEYS.mailbox(to), 'MAXLEN', '~', MAX_ENTRIES, '*', 'm', JSON.stringify(message));
+}
 
 export class Mailbox {
   readonly #outgoing = new Map<string, MailMessage[]>();
@@ -49,7 +62,7 @@ export class Mailbox {
     let failures = 0;
     while (queue.length > 0 && !this.#closed) {
       try {
-        await this.redis.xadd(KEYS.mailbox(to), 'MAXLEN', '~', MAX_ENTRIES, '*', 'm', JSON.stringify(queue[0]));
+        await appendMail(this.redis.multi(), to, queue[0]!).exec();
         queue.shift();
         failures = 0;
       } catch (err) {

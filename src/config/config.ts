@@ -12,7 +12,7 @@ import * as tls from 'node:tls';
 import { parse as parseDotenv } from 'dotenv';
 import { SEGMENT_FORMATS, type SegmentFormat } from '../domain/media';
 import type { EncodingLimits } from '../domain/settings';
-import { LOG_LEVELS, type LogLevel } from '../logging/logger';
+import { LOG_FILE_NAME, LOG_LEVELS, type LogLevel } from '../logging/logger';
 import { ConfigSyntaxError, parseConfigText, type ReactorNode, type WorkflowNode } from './config-format';
 import { validateSettingsDefaults } from './stream-settings';
 import { boolean, ConfigValueError, decimal, httpUrl, integer, oneOf, port, text, type Parser } from './variables';
@@ -63,6 +63,8 @@ export interface Config {
   /** Longest channel or key accepted, in characters. Default 128. */
   idMaxLength: number;
   logLevel: LogLevel;
+  /** LOG_PATH (mmids' `log_path`): a folder where castline also appends its log lines to `castline.log`; null = stdout only. */
+  logPath: string | null;
 
   keyVerification: {
     /** Empty string: every key is accepted with the defaults below. */
@@ -192,6 +194,7 @@ export const VARIABLES: readonly Variable[] = [
   v('STATE_PATH', './state', text, 'Folder of castline\'s durable state (event outbox, workflows).'),
   v('ID_MAX_LENGTH', '128', integer(1, 1024), 'Longest channel or stream key, in characters.'),
   v('LOG_LEVEL', 'info', oneOf(...LOG_LEVELS), 'Structured JSON log level.'),
+  v('LOG_PATH', '', text, 'Folder where castline also appends its log lines to `castline.log` (mmids: `log_path`; created if missing; SIGHUP reopens the file after rotation). Empty: stdout only.'),
   v('KEY_VERIFICATION_URL', '', httpOrEmpty, 'Application URL that approves stream keys. Empty: every key is accepted.'),
   v('KEY_VERIFICATION_AUTH', '', authOrEmpty, 'Basic, Bearer or Custom: the Authorization header sent with key verification.'),
   v('KEY_VERIFICATION_AUTH_USER', '', text, 'User for Basic key-verification auth.'),
@@ -330,6 +333,7 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const baseOf = (name: string) => (outer[name] !== undefined && outer[name] !== '' ? cwd : file.dir);
   config.ffmpegPath = checkFfmpegPath(values.get('FFMPEG_PATH') as string, baseOf('FFMPEG_PATH'), problems);
   config.tls = checkTls((name) => values.get(name) as string, baseOf, problems);
+  config.logPath = checkLogPath(values.get('LOG_PATH') as string, baseOf('LOG_PATH'), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -402,6 +406,7 @@ function buildConfig(lookup: Lookup, file: ConfigFileContents, cwd: string, prob
     statePath: path.resolve(cwd, get<string>('STATE_PATH')),
     idMaxLength: get('ID_MAX_LENGTH'),
     logLevel: get('LOG_LEVEL'),
+    logPath: null,
     keyVerification: {
       url: get('KEY_VERIFICATION_URL'),
       auth: outgoing('KEY_VERIFICATION'),
@@ -535,6 +540,21 @@ function readConfigFile(given: string | undefined, cwd: string): ConfigFileConte
     if (err instanceof ConfigSyntaxError) return { ...none, problems: [`${file}: ${err.message}`] };
     throw err;
   }
+}
+
+/** LOG_PATH: a folder castline can write its log file into (created if missing); null = stdout only. */
+function checkLogPath(given: string, base: string, problems: string[]): string | null {
+  if (given.trim() === '') return null;
+  const dir = path.resolve(base, given.trim());
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    fs.closeSync(fs.openSync(path.join(dir, LOG_FILE_NAME), 'a'));
+  } catch (err) {
+    problems.push(`LOG_PATH (log_path) ${JSON.stringify(dir)} is not a folder castline can write ${LOG_FILE_NAME} into: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return null;
+  }
+  return dir;
 }
 
 /** FFMPEG_PATH: an executable file that runs as ffmpeg; null = the bundled one. */

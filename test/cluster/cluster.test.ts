@@ -7,14 +7,11 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { AppServer } from '../helpers/app-server';
-import { startRedis, type TestRedis } from '../helpers/redis';
 import { sleep, waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs, type WsPublisher } from '../helpers/ws-publisher';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, stopCluster, type TestNode } from './nodes';
+import { startCluster, type TestCluster, type TestNode } from './nodes';
 
 interface Report {
   activeStreams: Array<{ channel: string; streamId: string; streamServer: number; encoder: number }>;
@@ -24,31 +21,24 @@ interface Report {
 
 describe('cluster: membership, channel claims, commands across nodes (real Redis, real processes)', function () {
   this.timeout(120_000);
-  let cwd: string;
-  let redis: TestRedis;
-  let app: AppServer;
+  let cluster: TestCluster;
   let a: TestNode;
   let b: TestNode;
-  const nodes: TestNode[] = [];
   const publishers: WsPublisher[] = [];
-  const env = () => ({ REDIS_URL: redis.url, KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events` });
   const wsUrl = (node: TestNode, channel: string, key = 'good-key') => `ws://127.0.0.1:${node.http}/${channel}/${key}/publish`;
   const report = async (node: TestNode) => (await node.get('/commands/report')).body as unknown as Report;
   const outcome = async (p: WsPublisher) => p.opened.then(() => 'open', (err: { status?: number }) => err.status ?? 'error');
 
   before(async () => {
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-cluster-'));
-    redis = await startRedis();
-    app = await new AppServer().start();
-    [a, b] = await Promise.all([startNode(cwd, 'a', { ...env(), ENCODER_CAPACITY: '3' }), startNode(cwd, 'b', { ...env(), ENCODER_CAPACITY: '2' })]);
-    nodes.push(a, b);
+    cluster = await startCluster('membership');
+    [a, b] = await Promise.all([cluster.node('a', { ENCODER_CAPACITY: '3' }), cluster.node('b', { ENCODER_CAPACITY: '2' })]);
   });
   afterEach(async () => {
     for (const p of publishers.splice(0)) p.stop();
     await killWsPublishers();
     await killAll();
   });
-  after(() => stopCluster({ nodes, redis, app, cwd }));
+  after(() => cluster.stop());
 
   it('every node registers: capacity and report are the whole cluster, from any node', async () => {
     for (const node of [a, b]) {
@@ -62,7 +52,7 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
       expect(r.activeStreams).to.deep.equal([]);
     }
     // Node ids are generated once and kept: each node's state folder holds one.
-    expect(fs.readFileSync(path.join(cwd, 'state-a', 'node-id'), 'utf8').trim()).to.match(/^[0-9a-f-]{36}$/);
+    expect(fs.readFileSync(path.join(cluster.cwd, 'state-a', 'node-id'), 'utf8').trim()).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('one publisher per channel cluster-wide: two ingest nodes race for one channel, one wins', async () => {
@@ -96,14 +86,13 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
 
     const closed = await b.post('/commands/close', { 'x-streaming-channel': 'far-away', 'x-streaming-id': '*' });
     expect(closed).to.deep.equal({ status: 200, body: { status: 'SUCCESS', closed: [listed.streamId] } });
-    await waitUntil(() => app.deliveredFor(listed.streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 20_000);
-    expect(app.deliveredFor(listed.streamId).at(-1)).to.include({ 'x-close-reason': 'close-command' });
+    await waitUntil(() => cluster.app.deliveredFor(listed.streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 20_000);
+    expect(cluster.app.deliveredFor(listed.streamId).at(-1)).to.include({ 'x-close-reason': 'close-command' });
     await waitUntil(async () => (await report(a)).activeStreams.length === 0, 'report empty', 10_000);
   });
 
   it('roles: an api-only node takes no publish and adds no encoder, but answers for the cluster', async () => {
-    const c = await startNode(cwd, 'c', { ...env(), NODE_ROLES: 'api' });
-    nodes.push(c);
+    const c = await cluster.node('c', { NODE_ROLES: 'api' });
     expect((await c.get('/commands/capacity')).body).to.deep.equal({ load: 0, capacity: 5, encoderCount: 2 });
     expect((await report(c)).streamingServers).to.have.length(4);
     expect(c.proc.lines().some((l) => l.msg === 'RTMP listening')).to.equal(false);
@@ -111,8 +100,7 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
     publishers.push(refused);
     expect(await outcome(refused)).to.equal(404);
     // An ingest-only node adds its listeners, no encoder.
-    const d = await startNode(cwd, 'd', { ...env(), NODE_ROLES: 'ingest' });
-    nodes.push(d);
+    const d = await cluster.node('d', { NODE_ROLES: 'ingest' });
     await waitUntil(async () => (await report(a)).streamingServers.length === 6, 'ingest node listed', 5000);
     expect((await a.get('/commands/capacity')).body).to.deep.equal({ load: 0, capacity: 5, encoderCount: 2 });
     expect((await d.get('/commands/capacity')).status).to.equal(404); // no api role: no commands API
@@ -121,8 +109,7 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
   });
 
   it('a node killed -9 leaves the cluster within its TTL and its channels are free again', async () => {
-    const e = await startNode(cwd, 'e', { ...env(), ENCODER_CAPACITY: '4' });
-    nodes.push(e);
+    const e = await cluster.node('e', { ENCODER_CAPACITY: '4' });
     const p = publishWs(wsUrl(e, 'orphan'), 'flv', 30);
     publishers.push(p);
     await p.opened;
@@ -145,12 +132,12 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
     publishers.push(live);
     await live.opened;
     const playlist: string = await waitUntil(() => {
-      const dir = path.join(cwd, 'data', 'hls', 'steady');
+      const dir = path.join(cluster.cwd, 'data', 'hls', 'steady');
       if (!fs.existsSync(dir)) return '';
       const renditions = fs.readdirSync(dir).flatMap((id) => fs.readdirSync(path.join(dir, id)).map((r) => path.join(dir, id, r, 'live.m3u8')));
       return renditions.find((f) => fs.existsSync(f)) ?? '';
     }, 'steady playlist', 20_000);
-    await redis.kill();
+    await cluster.redis.kill();
     await waitUntil(async () => (await a.get('/')).body.status === 'degraded', 'degraded', 5000, 50);
     expect((await a.get('/')).status).to.equal(200);
     const ready = await a.get('/readyz');
@@ -166,7 +153,7 @@ describe('cluster: membership, channel claims, commands across nodes (real Redis
     expect(fs.readFileSync(playlist, 'utf8')).to.not.equal(before);
     expect(live.ws.readyState).to.equal(1);
 
-    await redis.start();
+    await cluster.redis.start();
     await waitUntil(async () => (await a.get('/')).body.status === 'ok', 'ok again', 10_000, 100);
     expect((await a.get('/readyz')).status).to.equal(200);
     const back = publishWs(wsUrl(a, 'while-down'), 'flv', 5);

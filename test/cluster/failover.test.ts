@@ -7,16 +7,13 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { decodeFile } from '../encoding/helpers';
-import { AppServer } from '../helpers/app-server';
 import { killTree } from '../helpers/process-tree';
-import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, type TestNode } from './nodes';
+import { startCluster, type TestCluster, type TestNode } from './nodes';
 
 interface Report {
   activeStreams: Array<{ channel: string; streamId: string; encoder: number }>;
@@ -33,44 +30,34 @@ const segmentsOf = (text: string) => text.split('\n').filter((l) => l.endsWith('
 
 describe('cluster: failover (real Redis, real processes, kill -9)', function () {
   this.timeout(180_000);
-  let cwd: string;
-  let redis: TestRedis;
-  let app: AppServer;
+  let cluster: TestCluster;
   let ingest: TestNode;
   let ingest2: TestNode;
   let encoders: TestNode[];
-  const nodes: TestNode[] = [];
   const report = async () => (await ingest.get('/commands/report')).body as unknown as Report;
   const encodes = (n: TestNode, attempt: number) => n.proc.lines().filter((l) => l.msg === 'encoding a stream of another node' && l.attempt === attempt);
 
   before(async () => {
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-cluster-failover-'));
-    redis = await startRedis();
-    app = await new AppServer({ settings: { 'x-resolutions': '160x90-15' } }).start();
-    const env = { REDIS_URL: redis.url, KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events`, ENCODER_CAPACITY: '2' };
-    [ingest, ingest2] = await Promise.all([startNode(cwd, 'ingest', { ...env, NODE_ROLES: 'ingest,api' }), startNode(cwd, 'ingest2', { ...env, NODE_ROLES: 'ingest' })]);
-    encoders = await Promise.all([startNode(cwd, 'enc1', { ...env, NODE_ROLES: 'encoder' }), startNode(cwd, 'enc2', { ...env, NODE_ROLES: 'encoder' })]);
-    nodes.push(ingest, ingest2, ...encoders);
+    cluster = await startCluster('failover', { settings: { 'x-resolutions': '160x90-15' } }, { ENCODER_CAPACITY: '2' });
+    [ingest, ingest2] = await Promise.all([cluster.node('ingest', { NODE_ROLES: 'ingest,api' }), cluster.node('ingest2', { NODE_ROLES: 'ingest' })]);
+    encoders = await Promise.all([cluster.node('enc1', { NODE_ROLES: 'encoder' }), cluster.node('enc2', { NODE_ROLES: 'encoder' })]);
   });
   afterEach(() => killAll());
   after(async () => {
-    for (const n of nodes) await killMachine(n);
-    await redis.stop();
-    await app.stop();
-    fs.rmSync(cwd, { recursive: true, force: true });
+    await cluster.stop(killMachine);
   });
 
   it('ingest node killed -9: a survivor closes its stream node-lost, frees the encoder and the channel', async () => {
     publish(`rtmp://127.0.0.1:${ingest2.rtmp}/orphaned/good-key`, 60);
     const stream = (await waitUntil(async () => (await report()).activeStreams.find((s) => s.channel === 'orphaned'), 'live', 20_000))!;
-    await waitUntil(() => app.deliveredFor(stream.streamId).some((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000);
+    await waitUntil(() => cluster.app.deliveredFor(stream.streamId).some((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000);
     expect((await report()).encoders.reduce((n, e) => n + e.load, 0)).to.equal(1);
     const killedAt = Date.now();
     await killMachine(ingest2);
-    nodes.splice(nodes.indexOf(ingest2), 1);
-    await waitUntil(() => app.deliveredFor(stream.streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed by a survivor', 15_000, 50);
+    cluster.nodes.splice(cluster.nodes.indexOf(ingest2), 1);
+    await waitUntil(() => cluster.app.deliveredFor(stream.streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed by a survivor', 15_000, 50);
     expect(Date.now() - killedAt).to.be.below(8000);
-    expect(app.deliveredFor(stream.streamId).at(-1)).to.include({ 'x-event-type': 'stream-closed', 'x-close-reason': 'node-lost' });
+    expect(cluster.app.deliveredFor(stream.streamId).at(-1)).to.include({ 'x-event-type': 'stream-closed', 'x-close-reason': 'node-lost' });
     await waitUntil(async () => (await report()).encoders.every((e) => e.load === 0), 'reservation freed', 10_000);
     // The channel is free again: published on the other ingest node.
     publish(`rtmp://127.0.0.1:${ingest.rtmp}/orphaned/good-key`, 10);
@@ -82,15 +69,15 @@ describe('cluster: failover (real Redis, real processes, kill -9)', function () 
   it('encoder node killed -9: the stream continues on the other one (same playlist, next number, discontinuity); none left → encoder-failed', async () => {
     publish(`rtmp://127.0.0.1:${ingest.rtmp}/resilient/good-key`, 90);
     const stream = (await waitUntil(async () => (await report()).activeStreams.find((s) => s.channel === 'resilient' && s.encoder > 0), 'placed', 20_000))!;
-    const live = (await waitUntil(() => app.deliveredFor(stream.streamId).find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000))!;
-    const playlist = path.join(cwd, 'data', String(live['x-index-file']));
+    const live = (await waitUntil(() => cluster.app.deliveredFor(stream.streamId).find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000))!;
+    const playlist = path.join(cluster.cwd, 'data', String(live['x-index-file']));
     await waitUntil(() => segmentsOf(fs.readFileSync(playlist, 'utf8')).length >= 2, 'two segments', 20_000);
     const first = encoders.find((e) => encodes(e, 0).some((l) => l.streamId === stream.streamId))!;
     const second = encoders.find((e) => e !== first)!;
     const before = segmentsOf(fs.readFileSync(playlist, 'utf8'));
     const killedAt = Date.now();
     await killMachine(first);
-    nodes.splice(nodes.indexOf(first), 1);
+    cluster.nodes.splice(cluster.nodes.indexOf(first), 1);
     const lastBefore = Math.max(...segmentsOf(fs.readFileSync(playlist, 'utf8')));
     await waitUntil(() => encodes(second, 1).some((l) => l.streamId === stream.streamId), 're-placed on the other encoder node', 10_000, 50);
     const replacedMs = Date.now() - killedAt;
@@ -108,12 +95,12 @@ describe('cluster: failover (real Redis, real processes, kill -9)', function () 
     expect(lines[lines.indexOf(`${firstNew}.ts`) - 2]).to.equal('#EXT-X-DISCONTINUITY');
     decodeFile(ffmpegPath, path.join(path.dirname(playlist), `${firstNew}.ts`));
     expect((await report()).activeStreams.find((s) => s.streamId === stream.streamId)).to.not.equal(undefined);
-    expect(app.deliveredFor(stream.streamId).filter((h) => h['x-stream-type'] === 'HLS-LIVE')).to.have.length(1);
+    expect(cluster.app.deliveredFor(stream.streamId).filter((h) => h['x-stream-type'] === 'HLS-LIVE')).to.have.length(1);
 
     // The last encoder node dies too: nowhere to go → encoder-failed.
     await killMachine(second);
-    nodes.splice(nodes.indexOf(second), 1);
-    await waitUntil(() => app.deliveredFor(stream.streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 20_000);
-    expect(app.deliveredFor(stream.streamId).at(-1)).to.include({ 'x-close-reason': 'encoder-failed' });
+    cluster.nodes.splice(cluster.nodes.indexOf(second), 1);
+    await waitUntil(() => cluster.app.deliveredFor(stream.streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 20_000);
+    expect(cluster.app.deliveredFor(stream.streamId).at(-1)).to.include({ 'x-close-reason': 'encoder-failed' });
   });
 });

@@ -6,13 +6,10 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { AppServer } from '../helpers/app-server';
-import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { killAll, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, type TestNode } from './nodes';
+import { startCluster, type TestCluster, type TestNode } from './nodes';
 
 function hint(playlist: string): { msn: number; part: number } {
   const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"/.exec(playlist);
@@ -22,32 +19,24 @@ function hint(playlist: string): { msn: number; part: number } {
 
 describe('cluster: LL-HLS held in memory on one node is reachable through any node (307)', function () {
   this.timeout(120_000);
-  let cwd: string;
-  let redis: TestRedis;
-  let app: AppServer;
+  let cluster: TestCluster;
   let a: TestNode;
   let b: TestNode;
   /** `/hls/{channel}/{streamId}/{rendition}/live.m3u8` of the stream published to A. */
   let livePath = '';
 
   before(async () => {
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-cluster-llhls-'));
-    redis = await startRedis();
-    app = await new AppServer({ settings: { 'x-resolutions': 'ORIGINAL' } }).start();
-    const env = { REDIS_URL: redis.url, KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events` };
-    [a, b] = await Promise.all([startNode(cwd, 'a', { ...env, NODE_ROLES: 'ingest,encoder,api' }), startNode(cwd, 'b', { ...env, NODE_ROLES: 'api' })]);
+    cluster = await startCluster('llhls', { settings: { 'x-resolutions': 'ORIGINAL' } });
+    [a, b] = await Promise.all([cluster.node('a', { NODE_ROLES: 'ingest,encoder,api' }), cluster.node('b', { NODE_ROLES: 'api' })]);
     publishObsLike(`rtmp://127.0.0.1:${a.rtmp}/llcluster/good-key`, 60);
-    const live = (await waitUntil(() => app.delivered().find((h) => h['x-event-type'] === 'stream-available'), 'stream-available', 30_000))!;
+    const live = (await waitUntil(() => cluster.app.delivered().find((h) => h['x-event-type'] === 'stream-available'), 'stream-available', 30_000))!;
     livePath = `/${String(live['x-index-file'])}`;
     expect(livePath).to.match(/^\/hls\/llcluster\/[^/]+\/[^/]+\/live\.m3u8$/);
     expect(a.proc.lines().some((l) => l.msg === 'packaging the stream itself (passthrough, no ffmpeg)')).to.equal(true);
   });
   after(async () => {
     await killAll();
-    for (const n of [a, b]) await n?.kill();
-    await redis?.stop();
-    await app?.stop();
-    if (cwd !== undefined) fs.rmSync(cwd, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it('a blocking playlist request to B is redirected to A with its query; following it gives the LL playlist', async () => {
@@ -78,7 +67,7 @@ describe('cluster: LL-HLS held in memory on one node is reachable through any no
   });
 
   it('a segment already on the shared disk is served by B itself; an unknown stream id is 404 as before', async () => {
-    const dir = path.join(cwd, 'data', path.dirname(livePath));
+    const dir = path.join(cluster.cwd, 'data', path.dirname(livePath));
     const segment = (await waitUntil(() => fs.readdirSync(dir).find((f) => /^\d+\.m4s$/.test(f)), 'a segment on disk', 15_000))!;
     const res = await fetch(`${b.url}${path.posix.dirname(livePath)}/${segment}`, { redirect: 'manual' });
     expect(res.status).to.equal(200);

@@ -1,7 +1,10 @@
 /** castline cluster nodes for the tests: child processes on loopback sharing one Redis and one data folder. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { AppServer, type AppServerOptions } from '../helpers/app-server';
 import { freePort, startProcess, type ServerProcess } from '../helpers/process';
+import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 
 export interface TestNode {
@@ -47,10 +50,39 @@ export async function startNode(cwd: string, name: string, env: Record<string, s
   };
 }
 
-/** Ends a cluster suite: its nodes killed, its Redis and application stopped, its folder removed. */
-export async function stopCluster(parts: { nodes: readonly TestNode[]; redis: { stop(): Promise<void> }; app: { stop(): Promise<void> }; cwd: string }): Promise<void> {
-  for (const n of parts.nodes) await n.kill();
-  await parts.redis.stop();
-  await parts.app.stop();
-  fs.rmSync(parts.cwd, { recursive: true, force: true });
+/** One cluster suite's world: a folder, a Redis, the application, and the nodes started in it. */
+export interface TestCluster {
+  cwd: string;
+  redis: TestRedis;
+  app: AppServer;
+  /** What every node gets: Redis, the application's URLs, and the suite's own settings. */
+  env: Record<string, string>;
+  /** Every node started, for the teardown (a test that killed one itself may remove it). */
+  nodes: TestNode[];
+  /** Starts a node with the suite's env plus `env`; resolves once it has joined. */
+  node(name: string, env?: Record<string, string>): Promise<TestNode>;
+  /** Kills every node (with `kill`, default SIGKILL of the node), stops Redis and the application, removes the folder. */
+  stop(kill?: (node: TestNode) => Promise<void>): Promise<void>;
+}
+
+export async function startCluster(suite: string, app: AppServerOptions = {}, env: Record<string, string> = {}): Promise<TestCluster> {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), `castline-cluster-${suite}-`));
+  const redis = await startRedis();
+  const application = await new AppServer(app).start();
+  const shared = { REDIS_URL: redis.url, KEY_VERIFICATION_URL: `${application.url}/verify`, EVENT_CALLBACK_URL: `${application.url}/events`, ...env };
+  const nodes: TestNode[] = [];
+  return {
+    cwd, redis, app: application, env: shared, nodes,
+    node: async (name, own = {}) => {
+      const node = await startNode(cwd, name, { ...shared, ...own });
+      nodes.push(node);
+      return node;
+    },
+    stop: async (kill = (node) => node.kill()) => {
+      for (const n of nodes) await kill(n);
+      await redis.stop();
+      await application.stop();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    },
+  };
 }

@@ -5,25 +5,18 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { decodeFile } from '../encoding/helpers';
-import { AppServer } from '../helpers/app-server';
-import { startRedis, type TestRedis } from '../helpers/redis';
 import { waitUntil } from '../helpers/wait';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
-import { startNode, stopCluster, type TestNode } from './nodes';
+import { startCluster, type TestCluster, type TestNode } from './nodes';
 
 describe('cluster: workflows and HLS files across nodes (real Redis, real processes)', function () {
   this.timeout(120_000);
-  let cwd: string;
-  let redis: TestRedis;
-  let app: AppServer;
+  let cluster: TestCluster;
   let a: TestNode;
   let b: TestNode;
-  const nodes: TestNode[] = [];
-  const env = () => ({ REDIS_URL: redis.url, KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events` });
   const names = async (node: TestNode) => ((await node.get('/workflows')).body as unknown as Array<{ name: string }>).map((w) => w.name);
   const lobby = `workflow lobby {
     rtmp_receive rtmp_app=lobby stream_key=*
@@ -32,14 +25,11 @@ describe('cluster: workflows and HLS files across nodes (real Redis, real proces
 `;
 
   before(async () => {
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-cluster-wf-'));
-    redis = await startRedis();
-    app = await new AppServer().start();
-    [a, b] = await Promise.all([startNode(cwd, 'a', env()), startNode(cwd, 'b', env())]);
-    nodes.push(a, b);
+    cluster = await startCluster('wf');
+    [a, b] = await Promise.all([cluster.node('a'), cluster.node('b')]);
   });
   afterEach(() => killAll());
-  after(() => stopCluster({ nodes, redis, app, cwd }));
+  after(() => cluster.stop());
 
   it('PUT on one node: every node runs the workflow; a later node has it; DELETE on another closes its session', async () => {
     const put = await fetch(`${a.url}/workflows`, { method: 'PUT', body: lobby });
@@ -47,21 +37,20 @@ describe('cluster: workflows and HLS files across nodes (real Redis, real proces
     await waitUntil(async () => (await names(b)).includes('lobby'), 'B applies the workflow', 5000, 20);
     // Published on B: B's own workflow routes it (no key verification step), its ffmpeg_hls runs.
     publish(`rtmp://127.0.0.1:${b.rtmp}/lobby/any-key`, 40);
-    const playlist = path.join(cwd, 'data', 'lobby-hls', 'lobby.m3u8');
+    const playlist = path.join(cluster.cwd, 'data', 'lobby-hls', 'lobby.m3u8');
     await waitUntil(() => fs.existsSync(playlist), 'the workflow step output', 20_000);
-    expect(app.verifications.some((v) => v.headers['x-streaming-channel'] === 'lobby')).to.equal(false);
+    expect(cluster.app.verifications.some((v) => v.headers['x-streaming-channel'] === 'lobby')).to.equal(false);
     const details = (await b.get('/workflows/lobby')).body as { streams: Array<{ streamId: string }> };
     expect(details.streams).to.have.length(1);
 
-    const c = await startNode(cwd, 'c', env());
-    nodes.push(c);
+    const c = await cluster.node('c');
     expect(await names(c)).to.include('lobby');
 
     const deleted = await fetch(`${c.url}/workflows/lobby`, { method: 'DELETE' });
     expect(await deleted.json()).to.deep.equal({ name: 'lobby', deleted: true });
     const streamId = details.streams[0].streamId;
-    await waitUntil(() => app.deliveredFor(streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'the session on B closed', 15_000);
-    expect(app.deliveredFor(streamId).at(-1)).to.include({ 'x-close-reason': 'workflow-removed' });
+    await waitUntil(() => cluster.app.deliveredFor(streamId).some((h) => h['x-event-type'] === 'stream-closed'), 'the session on B closed', 15_000);
+    expect(cluster.app.deliveredFor(streamId).at(-1)).to.include({ 'x-close-reason': 'workflow-removed' });
     for (const node of [a, b, c]) expect(await names(node)).to.not.include('lobby');
     // A PUT that does not validate changes nothing anywhere.
     const bad = await fetch(`${b.url}/workflows`, { method: 'PUT', body: 'workflow broken {\n  no_such_step\n}\n' });
@@ -74,10 +63,10 @@ describe('cluster: workflows and HLS files across nodes (real Redis, real proces
     // by ffmpeg (MPEG-TS): either way any node serves the files, and they decode.
     const isSegment = (line: string) => line.endsWith('.ts') || line.endsWith('.m4s');
     publish(`rtmp://127.0.0.1:${a.rtmp}/shared-files/good-key`, 30);
-    const live = (await waitUntil(() => app.eventAttempts.map((e) => e.headers).find((h) => h['x-streaming-channel'] === 'shared-files' && h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000))!;
+    const live = (await waitUntil(() => cluster.app.eventAttempts.map((e) => e.headers).find((h) => h['x-streaming-channel'] === 'shared-files' && h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000))!;
     const indexFile = String(live['x-index-file']);
     const dir = path.posix.dirname(indexFile);
-    await waitUntil(() => fs.readFileSync(path.join(cwd, 'data', indexFile), 'utf8').split('\n').some(isSegment), 'a segment listed', 10_000);
+    await waitUntil(() => fs.readFileSync(path.join(cluster.cwd, 'data', indexFile), 'utf8').split('\n').some(isSegment), 'a segment listed', 10_000);
     for (const node of [a, b]) {
       const res = await fetch(`${node.url}/${indexFile}`);
       expect(res.status).to.equal(200);
@@ -90,7 +79,7 @@ describe('cluster: workflows and HLS files across nodes (real Redis, real proces
       };
       const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)?.[1];
       const bytes = init === undefined ? await fetched(segment) : Buffer.concat([await fetched(init), await fetched(segment)]);
-      const file = path.join(cwd, `${node.name}-${segment}${init === undefined ? '' : '.mp4'}`);
+      const file = path.join(cluster.cwd, `${node.name}-${segment}${init === undefined ? '' : '.mp4'}`);
       fs.writeFileSync(file, bytes);
       decodeFile(ffmpegPath, file);
     }

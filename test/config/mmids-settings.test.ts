@@ -1,7 +1,8 @@
 /**
  * mmids' settings in the config file: `ffmpeg_path` (checked at start-up), `tls_cert_path` +
  * `tls_cert_password` (PKCS#12), `http_api_port` (HTTP_PORT), their environment equivalents
- * (the environment wins), PEM files, and the messages that stop start-up naming the setting.
+ * (the environment wins), PEM files, `log_path` (LOG_PATH: a folder that also receives the log lines),
+ * and the messages that stop start-up naming the setting.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -11,6 +12,7 @@ import { ConfigError, loadConfig } from '../../src/config/config';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { loadTlsMaterial } from '../../src/net/tls-certificate';
 import { startProcess } from '../helpers/process';
+import { waitUntil } from '../helpers/wait';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert';
 
 describe('config: mmids settings', () => {
@@ -80,6 +82,34 @@ describe('config: mmids settings', () => {
     const proc = startProcess(dir, { CASTLINE_CONFIG: file, HTTP_PORT: '0', RTMP_PORT: '0' });
     expect(await proc.exited).to.equal(2);
     expect(proc.output()).to.match(/invalid configuration:\n {2}TLS_CERT_PATH \(tls_cert_path\) .* cannot be opened with TLS_CERT_PASSWORD \(tls_cert_password\)/);
+  });
+
+  it('log_path: a folder relative to the config file, created if missing; the environment wins; a file there is refused', () => {
+    expect(withFile('    log_path logs').logPath).to.equal(path.join(dir, 'logs'));
+    expect(fs.statSync(path.join(dir, 'logs')).isDirectory()).to.equal(true);
+    expect(withFile('    log_path logs', { LOG_PATH: path.join(dir, 'env-logs') }).logPath).to.equal(path.join(dir, 'env-logs'));
+    expect(withFile('').logPath).to.equal(null);
+    fs.writeFileSync(path.join(dir, 'a-file'), 'x');
+    expect(problems('    log_path a-file')[0]).to.match(/^LOG_PATH \(log_path\) ".*a-file" is not a folder castline can write castline\.log into: (ENOTDIR|EEXIST)/);
+  });
+
+  it('castline as a process with log_path: the log file gets the lines stdout gets; SIGHUP reopens it after a rotation; the last line is there at exit', async function () {
+    this.timeout(30_000);
+    const file = path.join(dir, 'logs.config');
+    const logs = path.join(dir, 'proc-logs');
+    fs.writeFileSync(file, `settings {\n    log_path proc-logs\n}\n`);
+    const proc = startProcess(dir, { CASTLINE_CONFIG: file, HTTP_PORT: '0', RTMP_PORT: '0', BIND_ADDRESS: '127.0.0.1', HLS_FILESYSTEM_PATH: path.join(dir, 'data'), STATE_PATH: path.join(dir, 'state') });
+    const fileLines = (name: string) => (fs.existsSync(path.join(logs, name)) ? fs.readFileSync(path.join(logs, name), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+    await waitUntil(() => fileLines('castline.log').some((l) => l.msg === 'RTMP listening'), 'start-up lines in the log file', 20_000);
+    const started = proc.lines().filter((l) => l.msg === 'RTMP listening');
+    expect(fileLines('castline.log').filter((l) => l.msg === 'RTMP listening')).to.deep.equal(started);
+    fs.renameSync(path.join(logs, 'castline.log'), path.join(logs, 'castline.log.1'));
+    proc.child.kill('SIGHUP');
+    await waitUntil(() => fs.existsSync(path.join(logs, 'castline.log')), 'reopened log file', 5000);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).to.equal(0);
+    expect(fileLines('castline.log').map((l) => l.msg)).to.include.members(['shutting down', 'stopped']);
+    expect(fileLines('castline.log.1').map((l) => l.msg)).to.include('RTMP listening').and.not.include('stopped');
   });
 
   it('reactors in the file are kept for the workflows; an unknown setting is still refused', () => {

@@ -12,21 +12,21 @@ import Context from 'node-media-server/src/core/context.js';
 import type { NmsSession } from '../../../src/ingest/rtmp/embedded-nms';
 import { RtmpIngest } from '../../../src/ingest/rtmp/rtmp-ingest';
 import { silentLogger } from '../../../src/logging/logger';
-import { accept, deferredDecider, FakeRtmpCoordinator, refuse } from '../../fakes/coordinator-rtmp';
+import { accept, deferredDecider, FakePublishSink, refuse } from '../../fakes/publish-sink';
 import { killAll, play, probe, publish, sleep, within } from './rtmp-ffmpeg';
 import { pipelinedPublish } from './rtmp-raw-client';
 
 describe('RtmpIngest (node-media-server + real ffmpeg)', function () {
   this.timeout(60_000);
   let dir: string;
-  let coordinator: FakeRtmpCoordinator;
+  let coordinator: FakePublishSink;
   let ingest: RtmpIngest;
   const url = (channel: string, key: string) => `rtmp://127.0.0.1:${ingest.port}/${channel}/${key}`;
   const out = (name: string) => path.join(dir, name);
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-rtmp-'));
-    coordinator = new FakeRtmpCoordinator();
+    coordinator = new FakePublishSink(accept);
     ingest = new RtmpIngest({
       sink: coordinator,
       config: { rtmpPort: 0, bindAddress: '127.0.0.1', idMaxLength: 16, statePath: path.join(dir, 'state') },
@@ -306,7 +306,7 @@ describe('RtmpIngest start-up on an occupied port', function () {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as net.AddressInfo).port;
     const make = (rtmpPort: number) => new RtmpIngest({
-      sink: new FakeRtmpCoordinator(),
+      sink: new FakePublishSink(accept),
       config: { rtmpPort, bindAddress: '127.0.0.1', idMaxLength: 128, statePath: dir },
       logger: silentLogger,
       serverId: 1,

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { RtmpConnectionLimitOptions } from '../../../src/ingest/rtmp/connection-limit';
 import { RtmpIngest } from '../../../src/ingest/rtmp/rtmp-ingest';
 import { silentLogger } from '../../../src/logging/logger';
-import { FakeRtmpCoordinator } from '../../fakes/coordinator-rtmp';
+import { accept, FakePublishSink } from '../../fakes/publish-sink';
 import { within } from './rtmp-ffmpeg';
 import { pipelinedPublish } from './rtmp-raw-client';
 
@@ -45,12 +45,12 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('RTMP connection limits (raw sockets, real node-media-server)', function () {
   this.timeout(30_000);
   let dir: string;
-  let coordinator: FakeRtmpCoordinator;
+  let coordinator: FakePublishSink;
   let ingest: RtmpIngest | null = null;
   const clients: Client[] = [];
 
   async function start(limits: RtmpConnectionLimitOptions): Promise<number> {
-    coordinator = new FakeRtmpCoordinator();
+    coordinator = new FakePublishSink(accept);
     ingest = new RtmpIngest({
       sink: coordinator,
       config: { rtmpPort: 0, bindAddress: '127.0.0.1', idMaxLength: 32, statePath: path.join(dir, 'state') },

@@ -5,7 +5,7 @@ import { registerWsIngest } from '../../../src/ingest/ws/ws-ingest';
 import type { WsIngest } from '../../../src/ingest/ws/ws-ingest.types';
 import { silentLogger } from '../../../src/logging/logger';
 import { uWS } from '../../../src/net/uws';
-import { FakeCoordinator } from '../../fakes/coordinator';
+import { FakePublishSink } from '../../fakes/publish-sink';
 
 export type IngestConfig = Pick<Config, 'idMaxLength' | 'ingest'>;
 
@@ -27,14 +27,14 @@ export function testConfig(ingest: Partial<Config['ingest']> = {}, idMaxLength =
 export interface TestServer {
   port: number;
   ingest: WsIngest;
-  coordinator: FakeCoordinator;
+  coordinator: FakePublishSink;
   url(path: string): string;
   close(): Promise<void>;
 }
 
 export function startServer(config: IngestConfig = testConfig(), options: { exemptLoopback?: boolean } = {}): Promise<TestServer> {
   const app = uWS.App();
-  const coordinator = new FakeCoordinator();
+  const coordinator = new FakePublishSink();
   let port = 0;
   // Routes the lead's API would own, registered around the ingest to show they coexist.
   app.get('/', (res) => {

@@ -84,12 +84,12 @@ describe('ws ingest: protocol', function () {
 
     pub.ws.close(1000);
     for (const r of [early, late, encoder, after]) expect((await r.closed).code).to.equal(1000);
-    await srv.coordinator.waitGone(streamId);
+    await srv.coordinator.goneOf(streamId);
     await until(() => srv.ingest.stats().connections === 0, 5000, 'all closed');
   });
 
   it('a refused key gets 403 and no media reaches a waiting receiver', async () => {
-    srv.coordinator.onPublish = (r) => srv.coordinator.refuse('KEY_REFUSED', `key refused for ${r.channel}`);
+    srv.coordinator.decide = (r) => srv.coordinator.refuse('KEY_REFUSED', `key refused for ${r.channel}`);
     const waiting = client('/ch/bad/receive');
     await waiting.opened;
     const r = await expectRejected(srv.url('/ch/bad/publish'));
@@ -109,10 +109,10 @@ describe('ws ingest: protocol', function () {
       [{ accepted: false, code: 'SHUTTING_DOWN', message: 'x' }, 503],
     ];
     for (const [decision, status] of expected) {
-      srv.coordinator.onPublish = () => decision;
+      srv.coordinator.decide = () => decision;
       expect((await expectRejected(srv.url('/c/k/publish'))).status).to.equal(status);
     }
-    srv.coordinator.onPublish = () => Promise.reject(new Error('coordinator bug'));
+    srv.coordinator.decide = () => Promise.reject(new Error('coordinator bug'));
     expect((await expectRejected(srv.url('/c/k/publish'))).status).to.equal(500);
   });
 
@@ -124,7 +124,7 @@ describe('ws ingest: protocol', function () {
     expect(r.json.code).to.equal('CHANNEL_BUSY');
     expect(srv.coordinator.requests).to.have.length(1);
     // a channel live elsewhere in the cluster: the coordinator says busy
-    srv.coordinator.onPublish = (req) => (req.channel === 'other' ? srv.coordinator.refuse('CHANNEL_BUSY') : srv.coordinator.accept(req));
+    srv.coordinator.decide = (req) => (req.channel === 'other' ? srv.coordinator.refuse('CHANNEL_BUSY') : srv.coordinator.accept(req));
     expect((await expectRejected(srv.url('/other/k/publish'))).status).to.equal(403);
   });
 
@@ -163,7 +163,7 @@ describe('ws ingest: protocol', function () {
     const closed = await pub.closed;
     expect(pub.texts).to.deep.equal([`ERROR: Message too large (65537 bytes, limit 65536)`]);
     expect(closed.code).to.equal(1009);
-    await srv.coordinator.waitGone(streamId);
+    await srv.coordinator.goneOf(streamId);
     // beyond twice the limit uWS drops the TCP connection without a word (1006)
     const pub2 = client('/ch/k/publish');
     await pub2.opened;
@@ -204,15 +204,15 @@ describe('ws ingest: protocol', function () {
     expect(pub.texts).to.deep.equal(['ERROR: Stream closed (close-command)']);
     expect(closed.code).to.equal(1000);
     expect((await rec.closed).code).to.equal(1000);
-    await srv.coordinator.waitGone(entry.streamId);
-    expect(srv.coordinator.gone.filter((id) => id === entry.streamId)).to.have.length(1);
+    await srv.coordinator.goneOf(entry.streamId);
+    expect(srv.coordinator.goneIds().filter((id) => id === entry.streamId)).to.have.length(1);
   });
 
   it('a client aborting during key verification does not leak the session', async () => {
     let release: () => void = () => undefined;
     const decided = new Promise<void>((r) => (release = r));
     let streamId = '';
-    srv.coordinator.onPublish = async (req) => {
+    srv.coordinator.decide = async (req) => {
       await decided;
       const d = srv.coordinator.accept(req);
       if (d.accepted) streamId = d.streamId;
@@ -224,17 +224,17 @@ describe('ws ingest: protocol', function () {
     pub.ws.terminate();
     await sleep(100);
     release();
-    await until(() => streamId !== '' && srv.coordinator.gone.includes(streamId), 5000, 'publisherGone after abort');
+    await until(() => streamId !== '' && srv.coordinator.goneIds().includes(streamId), 5000, 'publisherGone after abort');
     expect(srv.coordinator.live.size).to.equal(0);
-    srv.coordinator.onPublish = (req) => srv.coordinator.accept(req);
+    srv.coordinator.decide = (req) => srv.coordinator.accept(req);
     const again = client('/ch/k/publish');
     await again.opened;
   });
 
   it('close(): answers pending publishes 503, ends sockets with 1001, refuses new ones; idempotent', async () => {
-    srv.coordinator.onPublish = () => new Promise<PublishDecision>(() => undefined); // never decides
+    srv.coordinator.decide = () => new Promise<PublishDecision>(() => undefined); // never decides
     const pendingPub = new Client(srv.url('/a/k/publish'));
-    srv.coordinator.onPublish = (req) => (req.channel === 'a' ? new Promise<PublishDecision>(() => undefined) : srv.coordinator.accept(req));
+    srv.coordinator.decide = (req) => (req.channel === 'a' ? new Promise<PublishDecision>(() => undefined) : srv.coordinator.accept(req));
     const pub = client('/b/k/publish');
     const rec = client('/b/k/receive');
     await Promise.all([pub.opened, rec.opened]);
