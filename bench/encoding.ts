@@ -8,9 +8,10 @@
  * CPU = utime+stime+cutime+cstime of this process (/proc/self/stat): node (all threads) plus every
  * reaped child (ffmpeg, the probe). The bare run spawns ffmpeg with the file as its stdin.
  *
- * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/encoding.js [--quick]
+ * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/encoding.js [--quick] [--overhead-only] [--formats mpegts,fmp4] [--reps N]
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,8 +26,15 @@ import { selectLadder } from '../src/encoding/ladder';
 import { h264Level } from '../src/encoding/master';
 import { EncoderPool } from '../src/encoding/pool';
 import { parseInputDump } from '../src/encoding/probe';
+import { LiveHlsRegistry } from '../src/packaging/live-hls';
 
 const quick = process.argv.includes('--quick');
+/** `--overhead-only`: only section 1. `--formats mpegts,fmp4` (default both): the segment formats section 1 compares. */
+const overheadOnly = process.argv.includes('--overhead-only');
+const formatsArg = process.argv.indexOf('--formats');
+const formats = (formatsArg >= 0 ? process.argv[formatsArg + 1]! : 'mpegts,fmp4').split(',') as Array<'mpegts' | 'fmp4'>;
+const repsArg = process.argv.indexOf('--reps');
+const reps = repsArg >= 0 ? Number(process.argv[repsArg + 1]) : quick ? 1 : 3;
 const CLK = 100; // USER_HZ
 function cpuSeconds(): number {
   const stat = fs.readFileSync('/proc/self/stat', 'utf8');
@@ -92,6 +100,49 @@ function bareRun(args: string[], file: string): Promise<void> {
   });
 }
 
+/**
+ * castline's encode job (pool, WS input served as fast as it is read) vs the same ffmpeg command
+ * run bare on the same file, alternating; CPU seconds of each. `mpegts`: ffmpeg's segment muxer
+ * cuts .ts in both. `fmp4`: castline gets every rung as FLV on a pipe and packages CMAF (LL parts
+ * to the main thread, .m4s + playlists on disk); the bare command writes the same FLV outputs to
+ * files (the same encode, no packaging).
+ */
+async function overhead(format: 'mpegts' | 'fmp4', run: { work: string; input: string; info: ReturnType<typeof parseInputDump>; root: string; uri: (ch: string) => string; ladder3: ResolutionRequest }): Promise<string> {
+  const pool = new EncoderPool({ storageRoot: run.root, encoding: encoding({ segmentFormat: format }), liveHls: { registry: new LiveHlsRegistry(1000), windowSegments: 6 } });
+  const options: EncodingOptions = { hlsTimeSeconds: 2, h264Preset: 'veryfast', videoCodec: 'libx264', audioCodec: 'aac', pixelFormat: 'yuv420p', readTimeoutSeconds: 32 };
+  const renditions = selectLadder(run.info, run.ladder3, { originalMode: 'copy' });
+  const bareDir = path.join(run.work, `bare-${format}`);
+  const bareArgs = buildFfmpegArgs({
+    source: { type: 'WS', uri: 'unused' }, info: run.info, options, previews: null,
+    renditions: renditions.map((r, i) => {
+      const d = path.join(bareDir, `r${i}`);
+      fs.mkdirSync(d, { recursive: true });
+      return { rendition: r, level: h264Level(r.width, r.height, r.fps), target: format === 'mpegts' ? { kind: 'segments' as const, dir: d, startNumber: 0 } : { kind: 'flv-pipe' as const, fd: 3 + i } };
+    }),
+  }).map((a) => (/^pipe:[3-9]$/.test(a) ? path.join(bareDir, `r${Number(a.slice(5)) - 3}.flv`) : a));
+  let castCpu = 0;
+  let bareCpu = 0;
+  let mainBusy = 0;
+  let mainWall = 0;
+  for (let i = 0; i < reps; i++) {
+    let c0 = cpuSeconds();
+    const elu0 = performance.eventLoopUtilization();
+    const result = await castlineRun(pool, run.uri(`ov${format}${i}`), run.ladder3, `ov${format}${i}`);
+    castCpu += cpuSeconds() - c0;
+    const elu = performance.eventLoopUtilization(elu0);
+    mainBusy += elu.active;
+    mainWall += elu.active + elu.idle;
+    if (result.exited.type !== 'exited' || !result.exited.clean) throw new Error(`castline run failed: ${JSON.stringify(result.exited)}`);
+    c0 = cpuSeconds();
+    await bareRun(bareArgs, run.input);
+    bareCpu += cpuSeconds() - c0;
+  }
+  await pool.close();
+  const line = `overhead ${format} (3 rungs ${renditions.map((r) => r.id).join(', ')}; ${reps} alternating runs): castline ${castCpu.toFixed(2)} CPU-s, bare ffmpeg ${bareCpu.toFixed(2)} CPU-s, ratio ${(castCpu / bareCpu).toFixed(3)}; main thread busy ${((mainBusy / mainWall) * 100).toFixed(2)} % of the castline runs (${(mainBusy / 1000).toFixed(2)} s)`;
+  console.log(line);
+  return line;
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-bench-'));
   const input = path.join(work, 'input.flv');
@@ -102,32 +153,18 @@ async function main(): Promise<void> {
   console.log(`input: ${seconds} s ${info.width}x${info.height}@${info.fps} ${info.videoCodec}/${info.audioCodec}, ${fs.statSync(input).size} bytes; cores: ${os.cpus().length}`);
   const results: string[] = [];
 
-  // 1. Overhead vs bare ffmpeg, 3 rungs.
+  // 1. Overhead vs bare ffmpeg, 3 rungs, for each segment format.
   const ladder3: ResolutionRequest = { original: false, rungs: [{ width: 640, height: 360, fps: -1, kbps: -1 }, { width: 480, height: 270, fps: -1, kbps: -1 }, { width: 320, height: 180, fps: -1, kbps: -1 }] };
   const root = path.join(work, 'out');
   const pool = new EncoderPool({ storageRoot: root, encoding: encoding() });
   const fast = await fileServer(input, seconds, false);
-  const options: EncodingOptions = { hlsTimeSeconds: 2, h264Preset: 'veryfast', videoCodec: 'libx264', audioCodec: 'aac', pixelFormat: 'yuv420p', readTimeoutSeconds: 32 };
-  const renditions = selectLadder(info, ladder3, { originalMode: 'copy' });
-  const bareDir = path.join(work, 'bare');
-  const bareArgs = buildFfmpegArgs({
-    source: { type: 'WS', uri: 'unused' }, info, options, previews: null,
-    renditions: renditions.map((r, i) => { const d = path.join(bareDir, `r${i}`); fs.mkdirSync(d, { recursive: true }); return { rendition: r, level: h264Level(r.width, r.height, r.fps), stagingDir: d, startNumber: 0 }; }),
-  });
-  const reps = quick ? 1 : 3;
-  let castCpu = 0;
-  let bareCpu = 0;
-  for (let i = 0; i < reps; i++) {
-    let c0 = cpuSeconds();
-    const run = await castlineRun(pool, fast.uri(`ov${i}`), ladder3, `ov${i}`);
-    castCpu += cpuSeconds() - c0;
-    if (run.exited.type !== 'exited' || !run.exited.clean) throw new Error(`castline run failed: ${JSON.stringify(run.exited)}`);
-    c0 = cpuSeconds();
-    await bareRun(bareArgs, input);
-    bareCpu += cpuSeconds() - c0;
+  for (const format of formats) results.push(await overhead(format, { work, input, info, root, uri: fast.uri, ladder3 }));
+  if (overheadOnly) {
+    await fast.close();
+    await pool.close();
+    for (const r of results) console.log(r);
+    return;
   }
-  results.push(`overhead (3 rungs ${renditions.map((r) => r.id).join(', ')}; ${reps} alternating runs): castline ${castCpu.toFixed(2)} CPU-s, bare ffmpeg ${bareCpu.toFixed(2)} CPU-s, ratio ${(castCpu / bareCpu).toFixed(3)}`);
-  console.log(results[results.length - 1]);
 
   // 2. ORIGINAL copy vs encode, CPU per stream.
   const original: ResolutionRequest = { original: true, rungs: [] };

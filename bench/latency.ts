@@ -11,7 +11,7 @@
  *  - end, nginx-rtmp: the first time `{hls_path}/{name}.m3u8` lists a segment (`#EXTINF`),
  *    polled every 10 ms (nginx-rtmp has no callback for this).
  * For comparison castline's first `live.m3u8` on disk is also reported (same 10 ms polling), and for
- * `copy` (a passthrough stream with HLS_SEGMENT_FORMAT=fmp4, the default) when its LL-HLS playlist
+ * every castline mode (HLS_SEGMENT_FORMAT=fmp4, the default: passthrough and encoded rungs alike) when its LL-HLS playlist
  * first lists a part (`firstPart`): the first moment a low-latency player can start.
  * Floor: the same proxy reads the publisher's RTMP messages (bench/latency-rtmp-tap.ts) and notes
  * when the second keyframe (source t = 2 s, the one that closes the first 2 s segment) had fully
@@ -28,7 +28,8 @@
  * Percentiles: linear interpolation between order statistics (numpy's default); with 10 runs
  * p95 lies between the 9th and the 10th value.
  *
- * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,nginx]
+ * Run: npx tsc -p tsconfig.test.json && node dist-test/bench/latency.js [--runs 10] [--modes copy,encoded,nginx] [--format fmp4|mpegts]
+ * (`--format mpegts`: castline on the classic path, ffmpeg's segment muxer — the path before castline packaged encoded rungs)
  * Re-print the tables of saved output: node dist-test/bench/latency.js --summarize FILE
  * nginx part: needs `apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp` (skipped with a message otherwise).
  */
@@ -45,6 +46,8 @@ type Mode = 'copy' | 'encoded' | 'nginx';
 const HLS_TIME_SECONDS = 2;
 const ENCODED_RUNG = '640x360-30';
 const TIMEOUT_MS = 20_000;
+/** castline's HLS_SEGMENT_FORMAT for this run (`--format`). */
+const FORMAT = (() => { const i = process.argv.indexOf('--format'); return i >= 0 ? process.argv[i + 1]! : 'fmp4'; })();
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -96,12 +99,12 @@ export interface RunResult {
   phases: Record<string, number>;
 }
 
-async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstByteProxy, mode: 'copy' | 'encoded', run: number): Promise<RunResult> {
+async function castlineRun(castline: TestCastline, app: AppServer, proxy: FirstByteProxy, mode: Exclude<Mode, 'nginx'>, run: number): Promise<RunResult> {
   const ch = `lat-${mode}-${run}`;
-  app.settings = mode === 'encoded' ? { 'x-resolutions': ENCODED_RUNG } : {};
+  app.settings = mode === 'copy' ? {} : { 'x-resolutions': ENCODED_RUNG };
   const connection = proxy.firstBytes.length;
   const timeline = new CastlineTimeline(castline.dataDir, ch);
-  const firstPart = mode === 'copy' ? firstPlayablePart(castline, ch) : null;
+  const firstPart = FORMAT === 'mpegts' ? null : firstPlayablePart(castline, ch);
   const pub = startPublisher(`rtmp://127.0.0.1:${proxy.port}/${ch}/good-${run}`);
   try {
     const t0 = await proxy.firstByte(connection);
@@ -141,9 +144,14 @@ async function firstPlayablePart(castline: TestCastline, ch: string): Promise<nu
     }
     return undefined;
   }, `${ch} init.mp4`);
-  const text = await (await fetch(`http://127.0.0.1:${castline.httpPort}/hls/${ch}/${rendition}/live.m3u8`)).text();
-  if (!text.includes('#EXT-X-PART:')) throw new Error(`no part in ${text}`);
-  return Date.now();
+  // A blocking reload for the first part: answered the moment it exists (retried while the
+  // stream is not yet in memory, e.g. an encoded rung whose init is on disk a moment earlier).
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${castline.httpPort}/hls/${ch}/${rendition}/live.m3u8?_HLS_msn=0&_HLS_part=0`);
+    const text = await res.text();
+    if (res.status === 200 && text.includes('#EXT-X-PART:')) return Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 async function nginxRun(nginx: NginxRtmp, proxy: FirstByteProxy, run: number): Promise<RunResult> {
@@ -197,13 +205,16 @@ async function main(): Promise<void> {
     modes = modes.filter((m) => m !== 'nginx');
   }
   const app = await new AppServer().start();
-  const castline = await startTestCastline({
+  const env = {
     KEY_VERIFICATION_URL: `${app.url}/verify`,
     EVENT_CALLBACK_URL: `${app.url}/events`,
     HLS_TIME_SECONDS: String(HLS_TIME_SECONDS),
     HLS_LIVE_PLAYLIST_SIZE: '6',
     HLS_H264_PRESET: 'veryfast', // castline's default (the test helper sets ultrafast)
-  });
+  };
+  // One castline per process (node-media-server's state is process-wide): `--format mpegts` runs
+  // the classic path (ffmpeg's segment muxer) for a before/after; alternate processes to compare.
+  const castline = await startTestCastline({ ...env, HLS_SEGMENT_FORMAT: FORMAT });
   const castlineProxy = await new FirstByteProxy(castline.rtmpPort).start();
   let nginx: NginxRtmp | null = null;
   let nginxProxy: FirstByteProxy | null = null;

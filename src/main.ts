@@ -146,12 +146,16 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   const client = new KeyVerificationClient({ config, logger, maxAnswerBytes: config.limits.keyVerificationAnswerBytes });
   cleanups.push(() => client.close());
   const log = logger.child({ component: 'coordinator' });
+  // Cluster mode: the node's record lists the streams held here; other nodes redirect to them.
+  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS, cluster === null ? undefined : () => cluster.touch());
+  const memorySegments = Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS);
   // Encoders stop after the coordinator (pushed first, so closed last): every job is stopped and
   // awaited, with a SIGKILL fallback, before the thread pool is destroyed.
   const pool = new EncoderPool({
     id: ids.encoder, ...(config.ffmpegPath === null ? {} : { ffmpegPath: config.ffmpegPath }), storageRoot: config.hlsFilesystemPath, encoding: config.encoding, logger: logger.child({ component: 'encoder' }),
     onRestart: (reason) => metrics.ffmpegRestart(reason),
     onOutputsState: cluster === null ? undefined : (job, state) => cluster.outputsState(job, state),
+    liveHls: { registry: liveHls, windowSegments: memorySegments },
   });
   const killEncodersOnExit = () => pool.killAllNow(); // no ffmpeg outlives the process
   process.on('exit', killEncodersOnExit);
@@ -183,14 +187,12 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
     idMaxLength: config.idMaxLength,
     logger: log,
   });
-  // Cluster mode: the node's record lists the streams held here; other nodes redirect to them.
-  const liveHls = new LiveHlsRegistry(LIVE_HLS_LINGER_MS, cluster === null ? undefined : () => cluster.touch());
   const liveHlsElsewhere = cluster === null ? null : cluster.liveHls(liveHls);
   const mediaSource: Core['mediaSource'] = { current: null };
   // Streams this node can package itself (RTMP passthrough, no ffmpeg) are; every other goes to the pool.
   const local = new PackagingEncoder({
     pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => mediaSource.current,
-    memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
+    memorySegments, logger: logger.child({ component: 'encoder' }),
   });
   // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
   coordinator.addEncoder(cluster === null ? local : cluster.encoder(local));

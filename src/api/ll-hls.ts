@@ -120,6 +120,7 @@ function playlistText(target: Target, skip: boolean): string {
     ended: target.rendition.isEnded,
     renditionReports: reports,
     skip,
+    discontinuitySequence: target.rendition.discontinuitySequence,
   });
 }
 

@@ -11,6 +11,8 @@ export interface PartPosition {
 export interface LiveRendition {
   readonly isEnded: boolean;
   readonly initSegment: Buffer | null;
+  /** Discontinuities (encoder restarts) before the window's first segment. */
+  readonly discontinuitySequence: number;
   window(): PlaylistSegment[];
   last(): PartPosition | null;
   hinted(): PartPosition | null;

@@ -1,7 +1,10 @@
 /**
  * One stream's encode job (runs in a worker thread): probe the source, choose the ladder, run one
- * ffmpeg that decodes once and writes every rendition and the previews into a staging folder,
- * publish each complete segment as `{N}.ts` with atomically written playlists, and report.
+ * ffmpeg that decodes once and writes every rendition and the previews, publish each complete
+ * segment with atomically written playlists, and report. HLS_SEGMENT_FORMAT=fmp4 (default): each
+ * rendition comes out of ffmpeg as FLV on its own pipe and castline packages it (`{N}.m4s` +
+ * `init.mp4`, LL-HLS parts to the main thread: `pipe-packaging.ts`); mpegts: ffmpeg's segment
+ * muxer cuts `{N}.ts` into a staging folder (`segment-watcher.ts`).
  *
  * Supervision: an ffmpeg that dies while the input is live is restarted here (`restart-loop.ts`:
  * bounded, backoff from `restartBackoffMs` doubling up to 8 s); numbering continues and playlists
@@ -19,6 +22,7 @@ import { selectLadder, type SourceInfo } from './ladder';
 import { layout, type StreamRef } from './layout';
 import { onAbort } from './on-abort';
 import { initialOutputs, StreamOutputs, type OutputsState } from './outputs';
+import { PipePackaging } from './pipe-packaging';
 import { ProbeError, runProbe } from './probe';
 import { runWithRestarts, type RestartPolicy } from './restart-loop';
 import { SegmentWatcher, type StagingFolders } from './segment-watcher';
@@ -40,7 +44,7 @@ export class EncodeJobRunner {
   /** The first storage failure met (full, not writable): the job ends with it, no restart. */
   private storageFault: StorageFault | null = null;
 
-  constructor(private readonly task: Omit<WorkerTask, 'port'>, private readonly post: (message: WorkerToMain) => void) {
+  constructor(private readonly task: Omit<WorkerTask, 'port'>, private readonly post: (message: WorkerToMain, transfer?: ArrayBuffer[]) => void) {
     this.ref = { channel: task.job.channel, streamId: task.job.streamId };
     this.storage = new FileStorage(task.options.storageRoot);
   }
@@ -140,7 +144,7 @@ export class EncodeJobRunner {
       const renditions = selectLadder(probed.info, requested, { originalMode: this.options.originalMode });
       const state = initialOutputs(
         this.ref,
-        { hlsTime: this.options.hlsTimeSeconds, liveSize: this.options.hlsLivePlaylistSize, vodMaxSize: this.options.hlsVodMaxSize, record: settings.record },
+        { hlsTime: this.options.hlsTimeSeconds, liveSize: this.options.hlsLivePlaylistSize, vodMaxSize: this.options.hlsVodMaxSize, record: settings.record, format: this.options.segmentFormat },
         probed.info,
         renditions,
         settings.previews,
@@ -207,24 +211,48 @@ export class EncodeJobRunner {
     return 'no-input'; // the publisher is gone: nothing to restart
   }
 
-  /** A fresh staging folder for the run: one sub-folder per rendition, and the preview folder. */
-  private async prepareStaging(state: OutputsState, runIndex: number): Promise<Staging> {
+  /** A fresh staging folder for the run: one sub-folder per rendition (none when piped), and the preview folder. */
+  private async prepareStaging(state: OutputsState, runIndex: number, piped: boolean): Promise<Staging> {
     const rel = layout.staging(this.ref, this.task.job.attempt * 1000 + runIndex);
     await this.storage.ensureDir(rel);
-    const renditionDirs = await Promise.all(state.renditions.map((_, i) => this.storage.ensureDir(`${rel}/r${i}`)));
+    const renditionDirs = piped ? [] : await Promise.all(state.renditions.map((_, i) => this.storage.ensureDir(`${rel}/r${i}`)));
     const previewDir = state.previews ? await this.storage.ensureDir(layout.previewDir(this.ref, state.previews.id)) : null;
     return { rel, renditionDirs, previewDir };
   }
 
-  private ffmpegArgs(state: OutputsState, staging: Staging): string[] {
+  private ffmpegArgs(state: OutputsState, staging: Staging, piped: boolean): string[] {
     const o = this.options;
     const options: EncodingOptions = { hlsTimeSeconds: o.hlsTimeSeconds, h264Preset: o.h264Preset, videoCodec: o.videoCodec, audioCodec: o.audioCodec, pixelFormat: o.pixelFormat, readTimeoutSeconds: o.stallTimeoutSeconds + 2 };
     return buildFfmpegArgs({
       source: this.task.job.source,
       info: state.info,
-      renditions: state.renditions.map((r, i) => ({ rendition: r.rendition, level: r.level, stagingDir: staging.renditionDirs[i]!, startNumber: r.nextNumber })),
+      renditions: state.renditions.map((r, i) => ({
+        rendition: r.rendition,
+        level: r.level,
+        target: piped ? { kind: 'flv-pipe' as const, fd: 3 + i } : { kind: 'segments' as const, dir: staging.renditionDirs[i]!, startNumber: r.nextNumber },
+      })),
       previews: state.previews && staging.previewDir ? { settings: state.previews.settings, dir: staging.previewDir, startNumber: state.previews.count } : null,
       options,
+    });
+  }
+
+  /** castline packages the run's renditions itself (FLV pipes), or ffmpeg cuts MPEG-TS segments. */
+  private piped(state: OutputsState): boolean {
+    return state.settings.format === 'fmp4';
+  }
+
+  /** The packager of a piped run: its invalid media stops ffmpeg (`invalid` holds why). */
+  private pipePackaging(state: OutputsState, outputs: StreamOutputs, invalid: { message: string | null; stop: () => void }): PipePackaging {
+    return new PipePackaging({
+      state, outputs,
+      timing: { partSeconds: this.options.partSeconds, segmentSeconds: this.options.hlsTimeSeconds },
+      post: (rendition, event, transfer) => this.post({ type: 'live', rendition, event }, transfer),
+      onStorageError: (err) => void this.noteStorageError(err),
+      onInvalid: (message) => {
+        invalid.message ??= message;
+        invalid.stop();
+      },
+      onWarning: (message) => this.post({ type: 'warning', message }),
     });
   }
 
@@ -232,12 +260,17 @@ export class EncodeJobRunner {
   private async runOnce(state: OutputsState, outputs: StreamOutputs, runIndex: number, probedInput: WsInput | null): Promise<EncodeRunOutcome> {
     const input = await this.runInput(probedInput);
     if (input === 'no-input') return { kind: 'ended' };
-    const staging = await this.prepareStaging(state, runIndex);
-    const ffmpeg = new FfmpegRun(this.options.ffmpegPath, this.ffmpegArgs(state, staging), this.task.job.source.type === 'WS');
+    const piped = this.piped(state);
+    const staging = await this.prepareStaging(state, runIndex, piped);
+    const ffmpeg = new FfmpegRun(this.options.ffmpegPath, this.ffmpegArgs(state, staging, piped), this.task.job.source.type === 'WS', piped ? state.renditions.length : 0);
     const pid = ffmpeg.pid;
     if (pid) this.post({ type: 'child', pid, alive: true });
     if (input) input.attach((chunk) => ffmpeg.write(chunk), () => ffmpeg.endInput());
-    const segments = new SegmentWatcher(state, staging, outputs, (err) => this.noteStorageError(err));
+    const invalid = { message: null as string | null, stop: () => ffmpeg.kill() };
+    const packaging = piped ? this.pipePackaging(state, outputs, invalid) : null;
+    packaging?.attach(ffmpeg.outputs);
+    // Piped: the watcher only publishes the previews (the renditions come through the pipes).
+    const segments = new SegmentWatcher(piped ? { ...state, renditions: [] } : state, staging, outputs, (err) => this.noteStorageError(err));
     segments.start();
     // Stall watchdog (neither input bytes nor encoding progress) and graceful stop.
     const watch = watchRun(ffmpeg, {
@@ -252,13 +285,16 @@ export class EncodeJobRunner {
     segments.stopWatching();
     watch.dispose();
     if (pid) this.post({ type: 'child', pid, alive: false });
+    packaging?.end();
     await segments.finalScan();
+    await outputs.flush().catch(() => undefined); // the packaged segments are written (or their failure noted)
     const inputEnded = input?.ended ?? false;
     const inputEndedCleanly = inputEnded && input?.endError === null;
     input?.close();
     await this.storage.removeTree(staging.rel).catch(() => undefined);
     if (this.storageFault !== null) return { kind: 'storage', fault: this.storageFault };
-    const facts = { stalled: watch.stalled(), stoppedByUs: watch.stoppedByUs(), produced: segments.produced, inputEnded, inputEndedCleanly };
+    if (invalid.message !== null) return { kind: 'invalid', message: `castline cannot package this media: ${invalid.message}` };
+    const facts = { stalled: watch.stalled(), stoppedByUs: watch.stoppedByUs(), produced: segments.produced + (packaging?.segments ?? 0), inputEnded, inputEndedCleanly };
     const ffmpegFault = facts.stalled || facts.stoppedByUs || exit.code === 0 ? null : storageFaultInStderr(exit.stderrTail, staging.rel, this.storage.root);
     return ffmpegFault !== null ? { kind: 'storage', fault: ffmpegFault } : classifyEncodeExit(exit, facts);
   }

@@ -1,6 +1,8 @@
 /**
- * The ffmpeg command line of one stream: one input, decoded once, and one output per rendition
- * (segment muxer → MPEG-TS segments + a CSV list in the staging folder), plus one for previews.
+ * The ffmpeg command line of one stream: one input, decoded once, and one output per rendition,
+ * plus one for previews. A rendition's output is either cut by ffmpeg (HLS_SEGMENT_FORMAT=mpegts:
+ * segment muxer → MPEG-TS segments + a CSV list in the staging folder) or written as FLV to a pipe
+ * (fmp4: castline demuxes it and packages CMAF itself, `pipe-packaging.ts`).
  * Pure: a list of small functions, one per part of the command.
  */
 import type { PreviewSettings } from '../domain/settings';
@@ -66,13 +68,26 @@ export function videoFilter(r: Rendition, info: SourceInfo): string {
  */
 export const X264_LIVE_PARAMS: readonly string[] = ['-x264-params', 'rc-lookahead=0:sync-lookahead=0'];
 
-export function h264Args(r: Rendition, level: number, options: EncodingOptions): string[] {
+/**
+ * Where encoded rungs get their keyframes: `interval` = every multiple of HLS_TIME (every rung cuts
+ * there); `source` = where the source has one (beside an ORIGINAL copy rung, which can only cut at
+ * the source's keyframes: every rung then has its keyframes on the same frames, and x264's own
+ * scene-cut keyframes are turned off so no rung gets one the others lack).
+ */
+export type KeyframePolicy = 'interval' | 'source';
+
+export function keyframeArgs(policy: KeyframePolicy, options: EncodingOptions): string[] {
+  if (policy === 'source') return ['-force_key_frames', 'source', ...(options.videoCodec === 'libx264' ? ['-sc_threshold', '0'] : [])];
+  // Keyframes at every multiple of T in every rendition: segment boundaries align across the ladder.
+  return ['-force_key_frames', `expr:gte(t,n_forced*${options.hlsTimeSeconds})`];
+}
+
+export function h264Args(r: Rendition, level: number, options: EncodingOptions, keyframes: KeyframePolicy = 'interval'): string[] {
   const args = ['-c:v', options.videoCodec, '-preset', options.h264Preset];
   if (options.videoCodec === 'libx264') args.push('-profile:v', 'high', '-level:v', (level / 10).toFixed(1), ...X264_LIVE_PARAMS);
   args.push('-pix_fmt', options.pixelFormat);
   args.push('-b:v', `${r.videoKbps}k`, '-maxrate', `${r.videoKbps}k`, '-bufsize', `${2 * r.videoKbps}k`);
-  // Keyframes at every multiple of T in every rendition: segment boundaries align across the ladder.
-  args.push('-force_key_frames', `expr:gte(t,n_forced*${options.hlsTimeSeconds})`);
+  args.push(...keyframeArgs(keyframes, options));
   return args;
 }
 
@@ -96,10 +111,30 @@ export function segmentArgs(stagingDir: string, startNumber: number, options: En
   ];
 }
 
-export function renditionArgs(r: Rendition, info: SourceInfo, level: number, stagingDir: string, startNumber: number, options: EncodingOptions): string[] {
+/** FLV to an inherited pipe (`pipe:3`, `pipe:4`, …): castline reads it as it is written. */
+export function flvPipeArgs(fd: number): string[] {
+  return ['-max_muxing_queue_size', '1024', '-f', 'flv', '-flvflags', 'no_duration_filesize', `pipe:${fd}`];
+}
+
+/** Where one rendition goes: segments cut by ffmpeg into a staging folder, or FLV to a pipe. */
+export type RenditionTarget = { kind: 'segments'; dir: string; startNumber: number } | { kind: 'flv-pipe'; fd: number };
+
+export function renditionArgs(r: Rendition, info: SourceInfo, level: number, target: RenditionTarget, options: EncodingOptions, keyframes: KeyframePolicy = 'interval'): string[] {
   const maps = ['-map', '0:v:0', ...(info.audioCodec !== null ? ['-map', '0:a:0'] : [])];
-  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info), ...h264Args(r, level, options)];
-  return [...maps, ...video, ...audioArgs(r, info, options), ...segmentArgs(stagingDir, startNumber, options)];
+  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info), ...h264Args(r, level, options, keyframes)];
+  const output = target.kind === 'segments' ? segmentArgs(target.dir, target.startNumber, options) : flvPipeArgs(target.fd);
+  return [...maps, ...video, ...audioArgs(r, info, options), ...output];
+}
+
+/**
+ * `source` when castline packages the renditions (FLV pipes) and an ORIGINAL copy rung sits beside
+ * encoded ones; the MPEG-TS path keeps `interval`.
+ */
+export function keyframePolicy(plan: Pick<CommandPlan, 'renditions'>): KeyframePolicy {
+  const piped = plan.renditions.some((r) => r.target.kind === 'flv-pipe');
+  const copied = plan.renditions.some((r) => r.rendition.mode === 'copy');
+  const encoded = plan.renditions.some((r) => r.rendition.mode === 'encode');
+  return piped && copied && encoded ? 'source' : 'interval';
 }
 
 /** One JPEG every `intervalSeconds`, letterboxed to exactly W x H, written atomically (temp + rename) into `dir`. */
@@ -118,14 +153,15 @@ export function previewArgs(p: PreviewSettings, dir: string, startNumber: number
 export interface CommandPlan {
   source: MediaSource;
   info: SourceInfo;
-  renditions: ReadonlyArray<{ rendition: Rendition; level: number; stagingDir: string; startNumber: number }>;
+  renditions: ReadonlyArray<{ rendition: Rendition; level: number; target: RenditionTarget }>;
   previews: { settings: PreviewSettings; dir: string; startNumber: number } | null;
   options: EncodingOptions;
 }
 
 export function buildFfmpegArgs(plan: CommandPlan): string[] {
   const args = [...globalArgs(), ...inputArgs(plan.source, plan.info, plan.options)];
-  for (const r of plan.renditions) args.push(...renditionArgs(r.rendition, plan.info, r.level, r.stagingDir, r.startNumber, plan.options));
+  const keyframes = keyframePolicy(plan);
+  for (const r of plan.renditions) args.push(...renditionArgs(r.rendition, plan.info, r.level, r.target, plan.options, keyframes));
   if (plan.previews) args.push(...previewArgs(plan.previews.settings, plan.previews.dir, plan.previews.startNumber));
   return args;
 }

@@ -4,6 +4,7 @@
  * fallback.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { onAbort } from './on-abort';
 
 export interface FfmpegExit {
@@ -26,8 +27,12 @@ export class FfmpegRun {
   private killTimer: NodeJS.Timeout | null = null;
   private done = false;
 
-  constructor(ffmpegPath: string, args: string[], stdinIsInput: boolean) {
-    this.child = spawn(ffmpegPath, args, { stdio: [stdinIsInput ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  /**
+   * @param outputPipes extra pipes ffmpeg writes to (`pipe:3`, `pipe:4`, …), read from `outputs`
+   */
+  constructor(ffmpegPath: string, args: string[], stdinIsInput: boolean, outputPipes = 0) {
+    const extra: Array<'pipe'> = Array.from({ length: outputPipes }, () => 'pipe');
+    this.child = spawn(ffmpegPath, args, { stdio: [stdinIsInput ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra] });
     this.child.stdin?.on('error', () => undefined); // EPIPE after ffmpeg exits
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {
@@ -68,6 +73,11 @@ export class FfmpegRun {
       });
       this.child.on('close', finish);
     });
+  }
+
+  /** The extra output pipes, in order (fd 3 first). */
+  get outputs(): Readable[] {
+    return this.child.stdio.slice(3).filter((s): s is Readable => s !== null && s !== undefined && 'read' in s);
   }
 
   private firstOutput(): void {

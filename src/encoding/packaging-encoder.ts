@@ -2,7 +2,8 @@
  * The node's `Encoder`: streams castline can package itself (HLS_SEGMENT_FORMAT=fmp4, an RTMP
  * publisher of ours, first attempt, ORIGINAL only, no previews, HLS_ORIGINAL_MODE=copy) run as a
  * `PassthroughJob` without ffmpeg; every other stream, and any passthrough that finds its media
- * cannot be passed through before it published, runs in the ffmpeg pool as before. Passthrough
+ * cannot be passed through before it published, runs in the ffmpeg pool (whose jobs, with fmp4,
+ * package the renditions ffmpeg writes to FLV pipes: `pipe-packaging.ts`). Passthrough
  * jobs count toward the pool's capacity like any stream.
  */
 import type { Config } from '../config/config';

@@ -21,10 +21,12 @@ import { Piscina } from 'piscina';
 import type { Config } from '../config/config';
 import type { JobHandle, EncodeJob, Encoder, EncoderReport, StepJob, StepReport, StepRunner } from '../domain/jobs';
 import { silentLogger, type Logger } from '../logging/logger';
+import type { LiveHlsRegistry } from '../packaging/live-hls';
 import { FileStorage } from '../storage/filesystem';
 import { ffmpegPath } from './binaries';
 import { signalAll, waitGone } from './child-processes';
 import { JobSupervisor, type JobKind } from './job-supervisor';
+import { LiveRenditions } from './live-renditions';
 import { applyOutputEvent, finalizeSync, markAnnounced, type OutputsState } from './outputs';
 import { hlsPlaylistPath } from './step-args';
 import { endHlsPlaylistSync, readWholePlaylist } from './step-playlist';
@@ -54,6 +56,12 @@ export interface EncoderPoolOptions {
    * keeps it where another node can continue the stream's playlists if this one dies.
    */
   onOutputsState?: (job: EncodeJob, state: OutputsState) => void;
+  /**
+   * HLS_SEGMENT_FORMAT=fmp4: where the LL-HLS parts the jobs package go (the registry the HLS
+   * server reads) and how many complete segments each rendition keeps in memory. Without it the
+   * parts are dropped (the disk still gets everything).
+   */
+  liveHls?: { registry: LiveHlsRegistry; windowSegments: number };
 }
 
 /** The reports of each kind before its final `exited`. */
@@ -91,6 +99,8 @@ export class EncoderPool implements Encoder, StepRunner {
   private closing: Promise<void> | null = null;
   /** Jobs (by key) resumed from a dead worker's outputs: their first `restart` output event is that resume, not a crash. */
   private readonly resumed = new Set<string>();
+  /** Encode jobs' LL-HLS stores on this thread, by job key (fmp4). */
+  private readonly live = new Map<string, LiveRenditions>();
 
   constructor(private readonly options: EncoderPoolOptions) {
     this.id = options.id ?? 0;
@@ -190,6 +200,8 @@ export class EncoderPool implements Encoder, StepRunner {
       pool: () => this.piscina,
       describe: (job) => ({ ch: job.channel, streamId: job.streamId }),
       onMessage: (active, message) => {
+        if (message.type === 'live') return this.liveOf(active.job)?.apply(message.rendition, message.event);
+        if (message.type === 'warning') return this.logger.warn({ ch: active.job.channel, streamId: active.job.streamId }, message.message);
         if (message.type === 'plan') active.state = message.state;
         else if (message.type === 'output' && active.state) applyOutputEvent(active.state, message.event);
         if (active.state && (message.type === 'plan' || message.type === 'output')) this.options.onOutputsState?.(active.job, active.state);
@@ -214,6 +226,7 @@ export class EncoderPool implements Encoder, StepRunner {
       // A crashed stream's outputs are kept for a while: the stream actor may restart it (`attempt > 0`).
       onEnded: (active, exited) => {
         this.resumed.delete(`${active.job.channel}/${active.job.streamId}`);
+        this.endLive(active.job);
         if (exited.error?.code === 'STORAGE_FULL' || exited.error?.code === 'STORAGE_ERROR') {
           this.logger.error({ ch: active.job.channel, streamId: active.job.streamId, code: exited.error.code, detail: exited.error.message }, 'output storage failed: stream closed, no restart');
         }
@@ -224,6 +237,26 @@ export class EncoderPool implements Encoder, StepRunner {
         this.retained.set(key, { state: active.state, timer });
       },
     };
+  }
+
+  /** The job's LL-HLS stores (made at its first part), or null without a registry. */
+  private liveOf(job: EncodeJob): LiveRenditions | null {
+    const liveHls = this.options.liveHls;
+    if (liveHls === undefined) return null;
+    const key = `${job.channel}/${job.streamId}`;
+    let live = this.live.get(key);
+    if (live === undefined) {
+      const timing = { partSeconds: this.options.encoding.partSeconds, segmentSeconds: this.options.encoding.hlsTimeSeconds };
+      live = new LiveRenditions({ channel: job.channel, streamId: job.streamId }, { registry: liveHls.registry, timing, windowSegments: liveHls.windowSegments });
+      this.live.set(key, live);
+    }
+    return live;
+  }
+
+  private endLive(job: EncodeJob): void {
+    const key = `${job.channel}/${job.streamId}`;
+    this.live.get(key)?.end();
+    this.live.delete(key);
   }
 
   private stepKind(): JobKind<StepJob, StepProgress, null, StepWorkerToMain> {

@@ -13,10 +13,10 @@ import type { MainToWorker, StepExited, StepTask, StepWorkerToMain, WorkerTask, 
 /** Runs one job on a pool thread: `stop` messages from the main thread, reports back, the port closed at the end. */
 async function runOnPort<R extends { stop(): void; run(): Promise<E> }, E, M>(
   port: MessagePort,
-  make: (post: (message: M) => void) => R,
+  make: (post: (message: M, transfer?: ArrayBuffer[]) => void) => R,
   final: (exited: E) => M,
 ): Promise<E> {
-  const post = (message: M) => port.postMessage(message);
+  const post = (message: M, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   const runner = make(post);
   port.on('message', (message: MainToWorker) => {
     if (message.type === 'stop') runner.stop();

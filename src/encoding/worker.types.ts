@@ -5,6 +5,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/config';
 import type { EncodeJob, EncoderReport, StepJob, StepReport } from '../domain/jobs';
+import type { TrackConfig } from '../domain/media';
+import type { PackagedPart, PackagedSegmentEnd } from '../packaging/packaging.types';
 import type { OutputEvent, OutputsState } from './outputs';
 
 /**
@@ -30,7 +32,19 @@ export type WorkerToMain =
   | { type: 'child'; pid: number; alive: boolean }
   | { type: 'plan'; state: OutputsState }
   | { type: 'output'; event: OutputEvent }
-  | { type: 'report'; report: EncoderReport };
+  | { type: 'report'; report: EncoderReport }
+  | { type: 'live'; rendition: string; event: LivePackagingEvent }
+  /** Something the job met that the operator should know (logged by the pool with the stream's ids). */
+  | { type: 'warning'; message: string };
+
+/**
+ * What a rendition packaged on the worker (`pipe-packaging.ts`) hands to its LL-HLS store on the
+ * main thread (`live-renditions.ts`), in order. Byte arrays are transferred, not copied.
+ */
+export type LivePackagingEvent =
+  | { kind: 'init'; data: Uint8Array; config: TrackConfig }
+  | { kind: 'part'; part: Omit<PackagedPart, 'data'> & { data: Uint8Array } }
+  | { kind: 'segment-end'; segment: PackagedSegmentEnd };
 
 export type MainToWorker = { type: 'stop' };
 

@@ -9,6 +9,8 @@
  * - `EXT-X-PART-INF:PART-TARGET=` the configured part duration, or the longest listed part if longer.
  * - `EXT-X-PART` lines for the segments that end within 3 target durations of the playlist's end
  *   (§4.4.4.9: older parts SHOULD be removed), `INDEPENDENT=YES` on parts that start with a keyframe.
+ * - `EXT-X-DISCONTINUITY` before a segment that follows an encoder restart (and
+ *   `EXT-X-DISCONTINUITY-SEQUENCE` once such a segment slid out of the window).
  * - `EXT-X-PROGRAM-DATE-TIME` on every segment; `EXT-X-PRELOAD-HINT` for the next part while live;
  *   `EXT-X-RENDITION-REPORT` for every other rendition; `EXT-X-ENDLIST` once ended.
  * - Delta update (`_HLS_skip=YES`): segments more than CAN-SKIP-UNTIL before the end are replaced by
@@ -29,6 +31,8 @@ export interface PlaylistSegment {
   parts: readonly PlaylistPart[];
   /** Seconds once complete; null for the segment being written. */
   duration: number | null;
+  /** Follows an encoder restart: `EXT-X-DISCONTINUITY` before it. */
+  discontinuity?: boolean;
 }
 
 export interface RenditionReport {
@@ -50,6 +54,8 @@ export interface LlPlaylistInput {
   renditionReports: readonly RenditionReport[];
   /** `_HLS_skip=YES|v2` asked for a delta update. */
   skip: boolean;
+  /** Discontinuities before the first listed segment (`EXT-X-DISCONTINUITY-SEQUENCE`, written when > 0). */
+  discontinuitySequence?: number;
 }
 
 export const segmentUri = (msn: number): string => `${msn}.m4s`;
@@ -115,6 +121,7 @@ export function llPlaylist(input: LlPlaylistInput): string {
   const pt = partTarget(segments, input.partSeconds);
   const skipped = input.skip ? skippableSegments(segments, target) : 0;
   const lines = header(input, target, pt, segments[0]?.msn ?? 0);
+  if ((input.discontinuitySequence ?? 0) > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`);
   if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
   lines.push(`#EXT-X-MAP:URI="${input.initUri}"`);
   // Parts are listed for the segments that end within 3 target durations of the end.
@@ -126,6 +133,7 @@ export function llPlaylist(input: LlPlaylistInput): string {
   }
   segments.forEach((s, i) => {
     if (i < skipped) return;
+    if (s.discontinuity === true) lines.push('#EXT-X-DISCONTINUITY');
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
     if (withParts.has(i)) lines.push(...partLines(s));
     if (s.duration !== null) lines.push(`#EXTINF:${s.duration.toFixed(5)},`, segmentUri(s.msn));

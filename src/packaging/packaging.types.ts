@@ -15,6 +15,8 @@ export interface PackagedPart {
   data: Buffer;
   /** Part 0 only: wall clock (ms) when the segment's first frame reached castline. */
   programDateTime?: number;
+  /** Part 0 only: the segment follows an encoder restart (`EXT-X-DISCONTINUITY`). */
+  discontinuity?: boolean;
 }
 
 export interface PackagedSegmentEnd {

@@ -22,6 +22,7 @@ interface StoredPart {
 interface StoredSegment {
   msn: number;
   programDateTime: number;
+  discontinuity: boolean;
   parts: StoredPart[];
   duration: number | null;
   data: Buffer | null;
@@ -47,6 +48,8 @@ export class PartStore implements PackagerSink {
   private readonly segments: StoredSegment[] = [];
   private readonly waiters = new Set<Waiter>();
   private ended = false;
+  /** Discontinuities that slid out of the window (`EXT-X-DISCONTINUITY-SEQUENCE`). */
+  private droppedDiscontinuities = 0;
 
   constructor(private readonly options: PartStoreOptions) {}
 
@@ -60,7 +63,7 @@ export class PartStore implements PackagerSink {
   part(part: PackagedPart): void {
     let open = this.segments[this.segments.length - 1];
     if (open === undefined || open.msn !== part.msn) {
-      open = { msn: part.msn, programDateTime: part.programDateTime ?? Date.now(), parts: [], duration: null, data: null };
+      open = { msn: part.msn, programDateTime: part.programDateTime ?? Date.now(), discontinuity: part.discontinuity === true, parts: [], duration: null, data: null };
       this.segments.push(open);
     }
     open.parts.push({ duration: part.duration, independent: part.independent, data: part.data });
@@ -79,7 +82,7 @@ export class PartStore implements PackagerSink {
     }
     const complete = this.segments.filter((s) => s.duration !== null).length;
     const excess = complete - Math.max(1, this.options.windowSegments);
-    if (excess > 0) this.segments.splice(0, excess);
+    if (excess > 0) for (const dropped of this.segments.splice(0, excess)) if (dropped.discontinuity) this.droppedDiscontinuities++;
     this.wake();
   }
 
@@ -105,7 +108,12 @@ export class PartStore implements PackagerSink {
 
   /** The listed window (a snapshot for `llPlaylist`). */
   window(): PlaylistSegment[] {
-    return this.segments.map((s) => ({ msn: s.msn, programDateTime: s.programDateTime, parts: s.parts, duration: s.duration }));
+    return this.segments.map((s) => ({ msn: s.msn, programDateTime: s.programDateTime, discontinuity: s.discontinuity, parts: s.parts, duration: s.duration }));
+  }
+
+  /** `EXT-X-DISCONTINUITY-SEQUENCE` of the window's first segment. */
+  get discontinuitySequence(): number {
+    return this.droppedDiscontinuities;
   }
 
   /** The last part written, or null before the first. */

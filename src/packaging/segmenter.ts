@@ -23,6 +23,8 @@ const TOLERANCE_MS = 1;
 export interface SegmenterOptions extends PackagerTiming {
   /** Media sequence number of the first segment (a restarted stream continues its numbering). */
   firstMsn?: number;
+  /** The first segment follows an encoder restart (its part 0 says `discontinuity`). */
+  discontinuity?: boolean;
   now?: () => number;
   onWarning?: (message: string) => void;
 }
@@ -161,7 +163,9 @@ export class Segmenter {
       independent: this.partIndependent,
       data: fragment(this.sequence++, runs),
     };
-    this.sink.part(this.partIndex === 0 ? { ...part, programDateTime: this.segmentWallClock } : part);
+    if (this.partIndex !== 0) return this.sink.part(part);
+    const discontinuity = this.options.discontinuity === true && this.msn === (this.options.firstMsn ?? 0);
+    this.sink.part(discontinuity ? { ...part, programDateTime: this.segmentWallClock, discontinuity } : { ...part, programDateTime: this.segmentWallClock });
   }
 
   private videoSamples(boundary: number): FragmentSample[] {

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
-import { decodeFile } from '../encoding/helpers';
+import { decodeFile, readableSegment } from '../encoding/helpers';
 import { killTree } from '../helpers/process-tree';
 import { waitUntil } from '../helpers/wait';
 import { killAll, publish } from '../ingest/rtmp/rtmp-ffmpeg';
@@ -26,7 +26,8 @@ async function killMachine(node: TestNode): Promise<void> {
   await node.proc.exited;
 }
 
-const segmentsOf = (text: string) => text.split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(l.replace('.ts', '')));
+/** Segment numbers a playlist lists (`{n}.m4s`, packaged by castline by default; `{n}.ts` with mpegts). */
+const segmentsOf = (text: string) => text.split('\n').filter((l) => /^\d+\.(ts|m4s)$/.test(l)).map((l) => Number.parseInt(l, 10));
 
 describe('cluster: failover (real Redis, real processes, kill -9)', function () {
   this.timeout(180_000);
@@ -92,8 +93,9 @@ describe('cluster: failover (real Redis, real processes, kill -9)', function () 
     expect(firstNew).to.equal(lastBefore + 1);
     expect(numbers.filter((n) => n <= lastBefore)).to.deep.equal(before.filter((n) => numbers.includes(n)).concat(numbers.filter((n) => n <= lastBefore && !before.includes(n))));
     const lines = after.split('\n');
-    expect(lines[lines.indexOf(`${firstNew}.ts`) - 2]).to.equal('#EXT-X-DISCONTINUITY');
-    decodeFile(ffmpegPath, path.join(path.dirname(playlist), `${firstNew}.ts`));
+    const uri = lines.find((l) => Number.parseInt(l, 10) === firstNew && /^\d+\.(ts|m4s)$/.test(l))!;
+    expect(lines[lines.indexOf(uri) - 2]).to.equal('#EXT-X-DISCONTINUITY');
+    decodeFile(ffmpegPath, readableSegment(path.dirname(playlist), uri));
     expect((await report()).activeStreams.find((s) => s.streamId === stream.streamId)).to.not.equal(undefined);
     expect(cluster.app.deliveredFor(stream.streamId).filter((h) => h['x-stream-type'] === 'HLS-LIVE')).to.have.length(1);
 

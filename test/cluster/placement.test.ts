@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { ffmpegPath } from '../../src/encoding/binaries';
-import { decodeFile } from '../encoding/helpers';
+import { decodeFile, readableSegment } from '../encoding/helpers';
 import { waitUntil } from '../helpers/wait';
 import { killWsPublishers, publishWs } from '../helpers/ws-publisher';
 import { killAll, play, publish, type Child } from '../ingest/rtmp/rtmp-ffmpeg';
@@ -61,8 +61,8 @@ describe('cluster: placement on encoder nodes (real Redis, real processes)', fun
     for (const s of r.activeStreams) {
       const live = (await waitUntil(() => cluster.app.deliveredFor(s.streamId).find((h) => h['x-stream-type'] === 'HLS-LIVE'), `HLS-LIVE of ${s.channel}`, 30_000))!;
       const playlist = path.join(cluster.cwd, 'data', String(live['x-index-file']));
-      const segment = (await waitUntil(() => fs.readFileSync(playlist, 'utf8').split('\n').find((l) => l.endsWith('.ts')), 'a segment', 10_000))!;
-      decodeFile(ffmpegPath, path.join(path.dirname(playlist), segment));
+      const segment = (await waitUntil(() => fs.readFileSync(playlist, 'utf8').split('\n').find((l) => /^\d+\.(ts|m4s)$/.test(l)), 'a segment', 10_000))!;
+      decodeFile(ffmpegPath, readableSegment(path.dirname(playlist), segment));
     }
 
     // A fifth: no encoder node has room.
@@ -113,7 +113,7 @@ describe('cluster: placement on encoder nodes (real Redis, real processes)', fun
     const stream = (await waitUntil(async () => (await report()).activeStreams.find((s) => s.channel === 'handed-over' && s.encoder > 0), 'placed', 20_000))!;
     const live = (await waitUntil(() => cluster.app.deliveredFor(stream.streamId).find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000))!;
     const playlist = path.join(cluster.cwd, 'data', String(live['x-index-file']));
-    const numbers = () => fs.readFileSync(playlist, 'utf8').split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(l.slice(0, -3)));
+    const numbers = () => fs.readFileSync(playlist, 'utf8').split('\n').filter((l) => /^\d+\.(ts|m4s)$/.test(l)).map((l) => Number.parseInt(l, 10));
     await waitUntil(() => numbers().length >= 2, 'two segments', 20_000);
     const encodes = (n: TestNode) => n.proc.lines().filter((l) => l.msg === 'encoding a stream of another node' && l.streamId === stream.streamId);
     const leaving = encoders.find((e) => encodes(e).length > 0)!;

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
-import { decodeFile, probeFile } from '../encoding/helpers';
+import { decodeFile, probeFile, readableSegment } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { chromiumAvailable, chromiumPath, launchChromium, type Browser } from '../helpers/browser';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
@@ -252,9 +252,11 @@ describe('end to end: a real browser (headless Chromium MediaRecorder) publishes
       const seconds = vod.segments.reduce((sum, seg) => sum + seg.duration, 0);
       expect(seconds, `${rung} VOD duration`).to.be.within(4.5, 9);
       expect(vod.segments.filter((seg) => seg.discontinuity), `${rung} discontinuities`).to.deep.equal([]);
-      for (const seg of vod.segments) decodeFile(ffmpegPath, path.join(dir, seg.uri));
+      // fmp4 (the default): every rung is packaged by castline from ffmpeg's FLV pipe.
+      expect(vod.segments.every((seg) => seg.uri.endsWith('.m4s')), `${rung} CMAF segments`).to.equal(true);
+      for (const seg of vod.segments) decodeFile(ffmpegPath, readableSegment(dir, seg.uri));
     }
-    const probe = probeFile(path.join(castline!.dataDir, 'hls', channel, streamId, '320x180-15', '0.ts'));
+    const probe = probeFile(readableSegment(path.join(castline!.dataDir, 'hls', channel, streamId, '320x180-15'), '0.m4s'));
     expect(probe).to.include({ width: 320, height: 180 });
     expect(probe.codecs).to.deep.equal(['h264', 'aac']);
   });

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist, type ParsedPlaylist } from '../../src/encoding/playlist';
-import { decodeFile } from '../encoding/helpers';
+import { decodeFile, readableSegment } from '../encoding/helpers';
 import { AppServer } from '../helpers/app-server';
 import { freePort, startProcess, type ServerProcess } from '../helpers/process';
 import { waitUntil } from '../helpers/wait';
@@ -115,7 +115,7 @@ describe('end to end: crash (kill -9) and restart', function () {
     expect(vod.ended, 'vod-0.m3u8 ends').to.equal(true);
     expect(vod.playlistType).to.equal('VOD');
     expect(vod.segments.length).to.be.at.least(3);
-    for (const s of vod.segments) decodeFile(ffmpegPath, path.join(dir, s.uri)); // every listed segment exists and decodes
+    for (const s of vod.segments) decodeFile(ffmpegPath, readableSegment(dir, s.uri)); // every listed segment exists and decodes
     expect(second.lines().some((l) => l.msg === 'playlists of a stream cut by a crash ended')).to.equal(true);
     expect(fs.existsSync(path.join(cwd, 'data', '.staging', 'crashed', streamId)), 'staging removed').to.equal(false);
 

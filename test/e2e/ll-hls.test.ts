@@ -10,7 +10,7 @@ import * as vm from 'node:vm';
 import type { Browser } from 'playwright-core';
 import { AppServer } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
-import { launchHeadlessChromium } from '../helpers/playwright';
+import { launchHeadlessChromium, playLowLatency } from '../helpers/playwright';
 import { sleep, waitUntil } from '../helpers/wait';
 import { killAll, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
 
@@ -102,27 +102,7 @@ describe('end to end: Low-Latency HLS of a passthrough stream (blocking reload, 
     browser = await launchHeadlessChromium();
     const page = await browser.newPage();
     await page.goto(url('/studio/'));
-    const result = await page.evaluate(async (src) => {
-      const HlsCtor = (window as unknown as { Hls: any }).Hls;
-      const video = document.createElement('video');
-      video.muted = true;
-      document.body.appendChild(video);
-      const hls = new HlsCtor({ lowLatencyMode: true });
-      let parts = 0;
-      const errors: string[] = [];
-      hls.on(HlsCtor.Events.FRAG_LOADED, (_e: unknown, data: { part?: unknown }) => { if (data.part) parts++; });
-      hls.on(HlsCtor.Events.ERROR, (_e: unknown, data: { fatal: boolean; details: string }) => { if (data.fatal) errors.push(data.details); });
-      hls.loadSource(src);
-      hls.attachMedia(video);
-      await video.play().catch(() => undefined);
-      const until = Date.now() + 30_000;
-      let first = -1;
-      while (Date.now() < until && !(first >= 0 && video.currentTime - first > 3 && parts > 5)) {
-        if (first < 0 && video.currentTime > 0) first = video.currentTime;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      return { played: video.currentTime - first, parts, errors, latency: hls.latency as number, targetLatency: hls.targetLatency as number, lowLatency: hls.lowLatencyMode as boolean };
-    }, playlistUrl);
+    const result = await playLowLatency(page, playlistUrl);
     expect(result.errors).to.deep.equal([]);
     expect(result.played, 'seconds played').to.be.greaterThan(3);
     expect(result.parts, 'hls.js loaded parts (LL-HLS), not only whole segments').to.be.greaterThan(5);

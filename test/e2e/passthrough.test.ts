@@ -90,7 +90,7 @@ describe('end to end: RTMP passthrough packaged without ffmpeg (CMAF + LL-HLS)',
     expect(ll).to.not.contain('PRELOAD-HINT');
   });
 
-  it('a source it cannot pass through (Sorenson H.263 video) goes to ffmpeg as before: encoded, .ts segments', async () => {
+  it('a source it cannot pass through (Sorenson H.263 video) goes to ffmpeg: encoded, then packaged by castline (.m4s)', async () => {
     const other = path.join(media, 'h263.flv');
     execFileSync(ffmpegPath, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15:duration=4', '-c:v', 'flv1', '-g', '15', '-f', 'flv', other]);
     const publisher = publishFile(`rtmp://127.0.0.1:${castline.rtmpPort}/h263/good-key`, other);
@@ -100,6 +100,6 @@ describe('end to end: RTMP passthrough packaged without ffmpeg (CMAF + LL-HLS)',
     const live = app.delivered().find((h) => h['x-streaming-channel'] === 'h263' && h['x-stream-type'] === 'HLS-LIVE')!;
     const playlist = parseMediaPlaylist(fs.readFileSync(path.join(castline.dataDir, String(live['x-index-file'])), 'utf8'));
     expect(playlist.segments.length).to.be.greaterThan(0);
-    expect(playlist.segments.every((s) => s.uri.endsWith('.ts'))).to.equal(true);
+    expect(playlist.segments.every((s) => s.uri.endsWith('.m4s'))).to.equal(true);
   });
 });

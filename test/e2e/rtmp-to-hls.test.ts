@@ -1,7 +1,8 @@
 /**
  * A publish over RTMP, end to end through the real server: key verification by a real local
  * application, the encoder pool running ffmpeg, files on disk, events delivered to the
- * application — with real ffmpeg publishing.
+ * application — with real ffmpeg publishing. HLS_SEGMENT_FORMAT=mpegts: ffmpeg cuts the .ts segments
+ * (the fmp4 default, packaged by castline, is test/e2e/encoded-cmaf.test.ts).
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -21,7 +22,7 @@ describe('end to end: RTMP publish → HLS ladder, recording, previews, events',
 
   before(async () => {
     app = await new AppServer({ settings: { 'x-resolutions': '320x180-15, 160x90-15', 'x-record': 'true', 'x-previews': '160x90, 1' } }).start();
-    castline = await startTestCastline({ KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events`, ENCODER_CAPACITY: '1' });
+    castline = await startTestCastline({ KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events`, ENCODER_CAPACITY: '1', HLS_SEGMENT_FORMAT: 'mpegts' });
   });
   after(async () => {
     await killAll();

@@ -1,7 +1,8 @@
 /**
  * Publishing over WebSocket, end to end through the real server: an ffmpeg FLV pipe and a
  * browser-like WebM (VP8/Opus, MediaRecorder-style slices) become HLS; refusals, close commands and
- * quick reconnects have their defined outcomes.
+ * quick reconnects have their defined outcomes. HLS_SEGMENT_FORMAT=mpegts here (ffmpeg cuts .ts); a
+ * WS WebM publish packaged by castline (fmp4) is in test/e2e/encoded-cmaf.test.ts.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -23,7 +24,7 @@ describe('end to end: WebSocket publish → HLS', function () {
 
   before(async () => {
     app = await new AppServer({ settings: { 'x-resolutions': '320x180-15,160x90-15', 'x-record': 'true', 'x-previews': '160x90,1' } }).start();
-    castline = await startTestCastline({ KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events` });
+    castline = await startTestCastline({ KEY_VERIFICATION_URL: `${app.url}/verify`, EVENT_CALLBACK_URL: `${app.url}/events`, HLS_SEGMENT_FORMAT: 'mpegts' });
   });
   after(async () => {
     await killWsPublishers();

@@ -74,6 +74,17 @@ export function decodeFile(ffmpeg: string, file: string): void {
   execFileSync(ffmpeg, ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * A listed segment as a file ffmpeg reads on its own: a `.ts` as it is; a CMAF `.m4s` after its
+ * rendition's `init.mp4` (concatenated into a temporary `.mp4`).
+ */
+export function readableSegment(dir: string, uri: string): string {
+  if (!uri.endsWith('.m4s')) return path.join(dir, uri);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'castline-segment-')), `${uri}.mp4`);
+  fs.writeFileSync(file, Buffer.concat([fs.readFileSync(path.join(dir, 'init.mp4')), fs.readFileSync(path.join(dir, uri))]));
+  return file;
+}
+
 /** PIDs of processes whose command line mentions `needle` (e.g. the test's unique output root). */
 export function processesMentioning(needle: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });

@@ -4,7 +4,7 @@
  * fix: a skipped browser test would hide that the studio was never exercised.
  */
 import { execFileSync } from 'node:child_process';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { chromiumAvailable, chromiumPath } from './browser';
 
@@ -37,4 +37,44 @@ export function greyStats(png: Buffer): { mean: number; stddev: number; pixels: 
   }
   const mean = sum / grey.length;
   return { mean, stddev: Math.sqrt(Math.max(0, squares / grey.length - mean * mean)), pixels: grey.length };
+}
+
+export interface LowLatencyPlayback {
+  /** Seconds played after the first frame. */
+  played: number;
+  /** Parts (not whole segments) hls.js loaded. */
+  parts: number;
+  /** Fatal hls.js errors. */
+  errors: string[];
+  latency: number;
+  targetLatency: number;
+  lowLatency: boolean;
+}
+
+/**
+ * Plays `src` with hls.js (`lowLatencyMode: true`) in `page` (a castline page that loads hls.js:
+ * `/studio/`) until it played 3 s and loaded more than 5 parts, or 30 s passed.
+ */
+export function playLowLatency(page: Page, src: string): Promise<LowLatencyPlayback> {
+  return page.evaluate(async (url) => {
+    const HlsCtor = (window as unknown as { Hls: any }).Hls;
+    const video = document.createElement('video');
+    video.muted = true;
+    document.body.appendChild(video);
+    const hls = new HlsCtor({ lowLatencyMode: true });
+    let parts = 0;
+    const errors: string[] = [];
+    hls.on(HlsCtor.Events.FRAG_LOADED, (_e: unknown, data: { part?: unknown }) => { if (data.part) parts++; });
+    hls.on(HlsCtor.Events.ERROR, (_e: unknown, data: { fatal: boolean; details: string }) => { if (data.fatal) errors.push(data.details); });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    await video.play().catch(() => undefined);
+    const until = Date.now() + 30_000;
+    let first = -1;
+    while (Date.now() < until && !(first >= 0 && video.currentTime - first > 3 && parts > 5)) {
+      if (first < 0 && video.currentTime > 0) first = video.currentTime;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { played: video.currentTime - first, parts, errors, latency: hls.latency as number, targetLatency: hls.targetLatency as number, lowLatency: hls.lowLatencyMode as boolean };
+  }, src);
 }

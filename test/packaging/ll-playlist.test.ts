@@ -83,4 +83,17 @@ describe('packaging: LL-HLS media playlist (RFC 8216bis)', () => {
     expect(l).to.include('#EXT-X-PART-INF:PART-TARGET=0.4');
     expect(l).to.include('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=30.0,PART-HOLD-BACK=1.2');
   });
+
+  it('a segment after an encoder restart gets EXT-X-DISCONTINUITY; discontinuities that slid out give EXT-X-DISCONTINUITY-SEQUENCE', () => {
+    const segments = window(5, 4, 1);
+    segments[2] = { ...segments[2]!, discontinuity: true };
+    const l = lines(llPlaylist(input({ segments, discontinuitySequence: 2 })));
+    expect(l).to.include('#EXT-X-DISCONTINUITY-SEQUENCE:2');
+    const at = l.indexOf('#EXT-X-DISCONTINUITY');
+    expect(l[at + 1]).to.match(/^#EXT-X-PROGRAM-DATE-TIME:/);
+    expect(l.slice(0, at).filter((x) => x === '7.m4s'), 'before the third segment').to.deep.equal([]);
+    expect(l.slice(0, at)).to.include('6.m4s');
+    expect(l.filter((x) => x === '#EXT-X-DISCONTINUITY')).to.have.length(1);
+    expect(llPlaylist(input())).to.not.contain('DISCONTINUITY');
+  });
 });

@@ -62,4 +62,18 @@ describe('packaging: part store (live window in memory, waiting requests)', () =
     expect(store.hinted()).to.equal(null);
     expect(await store.waitFor(5, 0, 10).done).to.equal('ended');
   });
+
+  it('keeps a part 0 discontinuity on its segment and counts the ones that slide out of the window', () => {
+    const store = new PartStore({ windowSegments: 2 });
+    writeSegment(store, 0, 2);
+    store.part({ msn: 1, index: 0, duration: 0.333, independent: true, data: Buffer.alloc(10), programDateTime: 5, discontinuity: true });
+    store.segmentEnd({ msn: 1, duration: 0.333 });
+    expect(store.window().map((s) => s.discontinuity)).to.deep.equal([false, true]);
+    expect(store.discontinuitySequence).to.equal(0);
+    writeSegment(store, 2, 2);
+    expect(store.discontinuitySequence, 'segment 0 dropped, no discontinuity').to.equal(0);
+    writeSegment(store, 3, 2);
+    expect(store.window().map((s) => s.msn)).to.deep.equal([2, 3]);
+    expect(store.discontinuitySequence).to.equal(1);
+  });
 });

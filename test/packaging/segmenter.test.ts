@@ -145,4 +145,14 @@ describe('packaging: segmenter (CMAF parts and segments from access units)', fun
     for (const e of events.slice(0, 40)) segmenter.push(e);
     expect(() => segmenter.push(other.find((e) => e.type === 'config' && e.video !== undefined)!)).to.throw(UnsupportedMediaError, /video codec configuration changed/);
   });
+
+  it('a run after a restart: numbering from firstMsn, the first segment\'s part 0 says discontinuity, no other part does', () => {
+    const restarted = new Collected();
+    const segmenter = new Segmenter(restarted, { partSeconds: 0.333, segmentSeconds: 2, firstMsn: 7, discontinuity: true });
+    for (const e of flvEvents(source)) segmenter.push(e);
+    segmenter.end();
+    expect(restarted.segments[0]!.msn).to.equal(7);
+    expect(restarted.parts.filter((p) => p.discontinuity === true).map((p) => `${p.msn}.${p.index}`)).to.deep.equal(['7.0']);
+    expect(sink.parts.some((p) => p.discontinuity !== undefined), 'not without a restart').to.equal(false);
+  });
 });
