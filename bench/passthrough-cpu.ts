@@ -9,7 +9,13 @@
  * measured window (after a warm-up). Publishers are not counted. Every mode must produce HLS for
  * every stream (checked). Output: CPU-% of one core per stream, and the ratios.
  *
- * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
+ * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] [ROUNDS=1] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
+ * `ROUNDS=n` runs the modes n times, interleaved (fmp4, nginx, fmp4, nginx, …), and prints each
+ * run and the median. Mode `base` runs another build of castline with fmp4 (a before/after in the
+ * same run): `BASE_MAIN=/path/to/other/dist-test/src/main.js`. Mode `fmp4-heap` runs fmp4 with the
+ * V8 heap flag `npm start` uses (`--initial-old-space-size=128`); plain `fmp4` runs `node main.js`.
+ * `CASTLINE_NODE_ARGS` adds node flags to every castline (e.g. `--cpu-prof`), `CASTLINE_STDOUT=file`
+ * keeps its stdout (`--trace-gc`), `THREADS=1` (or `tid`) prints its CPU by thread.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -31,6 +37,36 @@ function cpuTicks(pid: number): number {
     return Number(fields[11]) + Number(fields[12]);
   } catch {
     return 0;
+  }
+}
+
+/** utime/stime ticks of each thread of `pid`, keyed by `name/tid`. */
+function threadTicks(pid: number): Map<string, [number, number]> {
+  const m = new Map<string, [number, number]>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      m.set(`${name}/${tid}`, [Number(fields[11]), Number(fields[12])]);
+    } catch {
+      // gone
+    }
+  }
+  return m;
+}
+
+/** THREADS=1: where the server's CPU went, by thread name (user / system seconds). */
+function printThreads(before: Map<string, [number, number]>, after: Map<string, [number, number]>): void {
+  const byName = new Map<string, [number, number]>();
+  for (const [key, [u, s]] of after) {
+    const [u0, s0] = before.get(key) ?? [0, 0];
+    const name = process.env.THREADS === "tid" ? key : key.slice(0, key.lastIndexOf("/"));
+    const sum = byName.get(name) ?? [0, 0];
+    byName.set(name, [sum[0] + (u - u0) / TICKS, sum[1] + (s - s0) / TICKS]);
+  }
+  for (const [name, [u, s]] of [...byName].sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1])) {
+    if (u + s > 0) console.log(`  thread ${name.padEnd(18)} user ${u.toFixed(2)} s, system ${s.toFixed(2)} s`);
   }
 }
 
@@ -84,16 +120,18 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startCastline(format: 'fmp4' | 'mpegts', dir: string): Promise<Server> {
+/** V8 flags of `npm start` (package.json) beyond the defaults: mode `fmp4-heap` runs castline with them. */
+const START_NODE_ARGS = ['--initial-old-space-size=128'];
+
+async function startCastline(format: 'fmp4' | 'mpegts', dir: string, main = path.resolve(__dirname, '../src/main.js'), nodeArgs: string[] = []): Promise<Server> {
   const rtmpPort = await freePort();
   const httpPort = await freePort();
-  const data = path.join(dir, `castline-${format}`);
-  fs.mkdirSync(data, { recursive: true });
-  const main = path.resolve(__dirname, '../src/main.js');
-  const child = spawn(process.execPath, [...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
+  const data = fs.mkdtempSync(path.join(dir, `castline-${format}-`));
+  const child = spawn(process.execPath, [...nodeArgs, ...(process.env.CASTLINE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), main], {
     cwd: data,
     env: { PATH: process.env.PATH ?? '', RTMP_PORT: String(rtmpPort), HTTP_PORT: String(httpPort), BIND_ADDRESS: '127.0.0.1', HLS_SEGMENT_FORMAT: format, ENCODER_CAPACITY: '-1', LOG_LEVEL: 'warn', STUDIO_ENABLED: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // CASTLINE_STDOUT=file keeps the server's stdout (e.g. with CASTLINE_NODE_ARGS=--trace-gc).
+    stdio: ['ignore', process.env.CASTLINE_STDOUT === undefined ? 'ignore' : fs.openSync(process.env.CASTLINE_STDOUT, 'a'), 'inherit'],
   });
   const deadline = Date.now() + 15_000;
   while ((await fetch(`http://127.0.0.1:${httpPort}/livez`).catch(() => null))?.status !== 200) {
@@ -139,16 +177,49 @@ async function startNginx(): Promise<Server | null> {
 async function measure(name: string, server: Server, file: string): Promise<number> {
   const pubs = publishers(server.urls, file);
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  const threads = process.env.THREADS === undefined ? null : threadTicks(server.pid);
   const before = snapshot(server.pid);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const after = snapshot(server.pid);
+  if (threads !== null) printThreads(threads, threadTicks(server.pid));
   const produced = server.produced();
   for (const p of pubs) p.kill('SIGKILL');
   await server.stop();
   const perStream = (used(before, after) / SECONDS / STREAMS) * 100;
-  console.log(`${name.padEnd(22)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS})`);
+  console.log(`${name.padEnd(36)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS})`);
   if (produced !== STREAMS) throw new Error(`${name}: HLS for only ${produced} of ${STREAMS} streams`);
   return perStream;
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function modeName(mode: string): string {
+  const names: Record<string, string> = { fmp4: 'castline fmp4 (no ffmpeg)', 'fmp4-heap': 'castline fmp4, npm start heap flag', mpegts: 'castline mpegts (ffmpeg)', base: 'castline fmp4 (BASE_MAIN)', nginx: 'nginx-rtmp' };
+  return names[mode] ?? mode;
+}
+
+function startMode(mode: string, dir: string): Promise<Server | null> {
+  switch (mode) {
+    case 'fmp4':
+    case 'mpegts':
+      return startCastline(mode, dir);
+    case 'fmp4-heap':
+      return startCastline('fmp4', dir, undefined, START_NODE_ARGS);
+    case 'base': {
+      const main = process.env.BASE_MAIN;
+      if (main === undefined) throw new Error('mode base needs BASE_MAIN=/path/to/dist-test/src/main.js');
+      return startCastline('fmp4', dir, path.resolve(main));
+    }
+    case 'nginx':
+      return startNginx();
+    default:
+      throw new Error(`unknown mode ${mode} (fmp4, fmp4-heap, mpegts, base, nginx)`);
+  }
 }
 
 async function run(): Promise<void> {
@@ -157,12 +228,22 @@ async function run(): Promise<void> {
     const file = makeSource(dir);
     console.log(`${os.cpus().length} cores; ${STREAMS} streams of ${(fs.statSync(file).size * 8 / 20 / 1e6).toFixed(2)} Mbit/s 720p30, ${SECONDS} s measured after ${WARMUP_SECONDS} s`);
     const modes = (process.env.MODES ?? 'fmp4,mpegts,nginx').split(',');
-    const fmp4 = modes.includes('fmp4') ? await measure('castline fmp4 (no ffmpeg)', await startCastline('fmp4', dir), file) : NaN;
-    const mpegts = modes.includes('mpegts') ? await measure('castline mpegts (ffmpeg)', await startCastline('mpegts', dir), file) : NaN;
-    const nginx = modes.includes('nginx') ? await startNginx() : null;
-    const ng = nginx === null ? NaN : await measure('nginx-rtmp', nginx, file);
-    console.log(`ratio fmp4 / mpegts: ${(fmp4 / mpegts).toFixed(3)}`);
-    console.log(`ratio castline fmp4 / nginx-rtmp: ${(fmp4 / ng).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(mpegts / ng).toFixed(2)}`);
+    const rounds = Number(process.env.ROUNDS ?? 1);
+    const results = new Map<string, number[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of modes) {
+        const server = await startMode(mode, dir);
+        if (server === null) continue;
+        const perStream = await measure(modeName(mode), server, file);
+        results.set(mode, [...(results.get(mode) ?? []), perStream]);
+      }
+    }
+    const med = (mode: string) => median(results.get(mode) ?? []);
+    for (const [mode, values] of results) console.log(`${mode}: ${values.map((v) => v.toFixed(2)).join(', ')} (median ${med(mode).toFixed(2)})`);
+    console.log(`ratio fmp4 / mpegts: ${(med('fmp4') / med('mpegts')).toFixed(3)}`);
+    console.log(`ratio castline fmp4 / nginx-rtmp: ${(med('fmp4') / med('nginx')).toFixed(2)} (goal ≤ 2); castline mpegts / nginx-rtmp: ${(med('mpegts') / med('nginx')).toFixed(2)}`);
+    if (results.has('fmp4-heap')) console.log(`ratio fmp4-heap / nginx-rtmp: ${(med('fmp4-heap') / med('nginx')).toFixed(2)}; fmp4-heap / fmp4: ${(med('fmp4-heap') / med('fmp4')).toFixed(3)}`);
+    if (results.has('base')) console.log(`ratio fmp4 / base: ${(med('fmp4') / med('base')).toFixed(3)}; base / nginx-rtmp: ${(med('base') / med('nginx')).toFixed(2)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -34,7 +34,7 @@ export class CmafOutputsSink implements PackagerSink {
   }
 
   segmentEnd(segment: PackagedSegmentEnd): void {
-    const data = this.segmentData?.(segment.msn) ?? Buffer.concat(this.parts);
+    const data = segment.data ?? this.segmentData?.(segment.msn) ?? Buffer.concat(this.parts);
     this.parts = [];
     this.outputs.addSegmentData(this.renditionId, segment.msn, segment.duration, data).catch((err: Error) => this.onError(err));
   }

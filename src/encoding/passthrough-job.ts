@@ -97,7 +97,7 @@ export class PassthroughJob implements JobHandle {
     this.lastMediaAt = Date.now();
     let event: MediaEvent | null;
     try {
-      event = flvTagToMedia(packet.type, packet.timestamp, packet.body, this.lastMediaAt);
+      event = flvTagToMedia(packet.type, packet.timestamp, packet.body, this.lastMediaAt, packet.owned === true);
     } catch (err) {
       return this.rejectMedia(err as Error);
     }

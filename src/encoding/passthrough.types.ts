@@ -5,6 +5,8 @@ export interface FlvPacket {
   type: number;
   timestamp: number;
   body: Uint8Array;
+  /** The body is the packet's own copy, never reused by the source: it may be kept without copying. */
+  owned?: boolean;
 }
 
 export interface FlvPacketListener {

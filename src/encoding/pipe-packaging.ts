@@ -60,7 +60,9 @@ class MainThreadSink implements PackagerSink {
 
   segmentEnd(segment: PackagedSegmentEnd): void {
     this.segments++;
-    this.post(this.renditionId, { kind: 'segment-end', segment }, []);
+    // Not the whole segment's bytes (`data`): the main thread has its parts already and joins them.
+    const { data: _whole, ...end } = segment;
+    this.post(this.renditionId, { kind: 'segment-end', segment: end }, []);
   }
 }
 

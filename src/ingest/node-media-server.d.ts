@@ -35,6 +35,9 @@ declare module 'node-media-server' {
       subscribers: Map<string, Session>;
       /** Resume window after the publisher leaves (default 30 000 ms); `donePublish` waits for it. */
       publishGraceMs: number;
+      /** Packets since the last keyframe as FLV tags / RTMP chunks, sent to a new player (null before a keyframe). */
+      flvGopCache: Set<Buffer> | null;
+      rtmpGopCache: Set<Buffer> | null;
     }
 
     /** A connection (src/session/base_session.js + rtmp_session.js). */
@@ -114,6 +117,16 @@ declare module 'node-media-server/src/server/broadcast_server.js' {
   /** The per-path fan-out; `new BroadcastServer(path)` is what NMS creates for a new path. */
   const BroadcastServer: new (streamPath: string) => NodeMediaServer.Broadcast;
   export = BroadcastServer;
+}
+
+declare module 'node-media-server/src/protocol/flv.js' {
+  import type NodeMediaServer = require('node-media-server');
+  /** FLV (de)muxing helpers. */
+  const Flv: {
+    /** One FLV tag body as the packet NMS's parser makes of it (flags: 0 audio header, 2 video header, 3 keyframe, 5 metadata, …). */
+    parserTag(type: number, time: number, size: number, data: Buffer): NodeMediaServer.Packet;
+  };
+  export = Flv;
 }
 
 declare module 'node-media-server/src/core/logger.js' {

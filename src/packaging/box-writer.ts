@@ -107,6 +107,14 @@ export class BoxWriter {
     return this;
   }
 
+  /**
+   * The bytes written from `from` on, as a view (no copy). Writing on may move to a bigger buffer:
+   * views taken before keep the old one, with the same bytes.
+   */
+  view(from = 0): Buffer {
+    return this.buf.subarray(from, this.length);
+  }
+
   /** Overwrites a 32-bit field written earlier (a data offset known only later). */
   patchU32(at: number, v: number): void {
     this.buf.writeUInt32BE(v >>> 0, at);

@@ -4,7 +4,8 @@
  * (dts = tag time, pts = dts + composition time), AAC sequence header → audio config, raw AAC →
  * an audio access unit (E.4.2/E.4.3 of the FLV spec v10.1). Script data and AVC end-of-sequence
  * yield nothing. Anything castline cannot package (another codec, enhanced RTMP) throws an
- * `UnsupportedMediaError` naming it. The data is copied (RTMP parsers reuse their buffers).
+ * `UnsupportedMediaError` naming it. The data is copied (RTMP parsers reuse their buffers), unless
+ * the caller says the body is its own (`bodyOwned`): then the access unit is a view into it.
  */
 import type { MediaEvent } from '../domain/media';
 import { parseAudioSpecificConfig } from './aac-config';
@@ -23,14 +24,20 @@ const AUDIO_FORMATS: Record<number, string> = { 0: 'PCM', 1: 'ADPCM', 2: 'MP3', 
  * @param type FLV tag type (8 audio, 9 video, 18 script data)
  * @param timestamp tag time, ms
  * @param body the tag body (`size` bytes)
+ * @param bodyOwned nothing will overwrite `body`: the access unit may be a view of it (no copy)
  */
-export function flvTagToMedia(type: number, timestamp: number, body: Uint8Array, receivedAt?: number): MediaEvent | null {
-  if (type === FLV_VIDEO) return videoTag(timestamp, body, receivedAt);
-  if (type === FLV_AUDIO) return audioTag(timestamp, body, receivedAt);
+export function flvTagToMedia(type: number, timestamp: number, body: Uint8Array, receivedAt?: number, bodyOwned = false): MediaEvent | null {
+  if (type === FLV_VIDEO) return videoTag(timestamp, body, receivedAt, bodyOwned);
+  if (type === FLV_AUDIO) return audioTag(timestamp, body, receivedAt, bodyOwned);
   return null;
 }
 
-function videoTag(timestamp: number, body: Uint8Array, receivedAt: number | undefined): MediaEvent | null {
+/** Bytes `from` on of `body`: a view when the body is owned, else a copy. */
+function payload(body: Uint8Array, from: number, owned: boolean): Uint8Array {
+  return owned ? body.subarray(from) : Buffer.from(body.subarray(from));
+}
+
+function videoTag(timestamp: number, body: Uint8Array, receivedAt: number | undefined, owned: boolean): MediaEvent | null {
   if (body.length < 1) throw new UnsupportedMediaError('empty video tag');
   const first = body[0]!;
   if ((first & 0x80) !== 0) throw new UnsupportedMediaError('enhanced RTMP video (HEVC/AV1/VP9) is not supported: send H.264');
@@ -43,17 +50,23 @@ function videoTag(timestamp: number, body: Uint8Array, receivedAt: number | unde
   if (packetType === 0) return { type: 'config', video: parseAvcC(body.subarray(5)) };
   if (packetType !== 1) return null; // 2 = end of sequence
   const cts = ((body[2]! << 16) | (body[3]! << 8) | body[4]!) << 8 >> 8; // signed 24-bit
-  const unit = { track: 'video' as const, dts: timestamp, pts: timestamp + cts, keyframe: frameType === 1, data: Buffer.from(body.subarray(5)) };
-  return { type: 'unit', unit: receivedAt === undefined ? unit : { ...unit, receivedAt } };
+  const data = payload(body, 5, owned);
+  const unit = receivedAt === undefined
+    ? { track: 'video' as const, dts: timestamp, pts: timestamp + cts, keyframe: frameType === 1, data }
+    : { track: 'video' as const, dts: timestamp, pts: timestamp + cts, keyframe: frameType === 1, data, receivedAt };
+  return { type: 'unit', unit };
 }
 
-function audioTag(timestamp: number, body: Uint8Array, receivedAt: number | undefined): MediaEvent | null {
+function audioTag(timestamp: number, body: Uint8Array, receivedAt: number | undefined, owned: boolean): MediaEvent | null {
   if (body.length < 1) throw new UnsupportedMediaError('empty audio tag');
   const format = body[0]! >> 4;
   if (format === 9) throw new UnsupportedMediaError('enhanced RTMP audio is not supported: send AAC');
   if (format !== 10) throw new UnsupportedMediaError(`audio codec ${AUDIO_FORMATS[format] ?? format} is not supported: send AAC`);
   if (body.length < 2) throw new UnsupportedMediaError('truncated AAC audio tag');
   if (body[1] === 0) return { type: 'config', audio: parseAudioSpecificConfig(body.subarray(2)) };
-  const unit = { track: 'audio' as const, dts: timestamp, pts: timestamp, keyframe: true, data: Buffer.from(body.subarray(2)) };
-  return { type: 'unit', unit: receivedAt === undefined ? unit : { ...unit, receivedAt } };
+  const data = payload(body, 2, owned);
+  const unit = receivedAt === undefined
+    ? { track: 'audio' as const, dts: timestamp, pts: timestamp, keyframe: true, data }
+    : { track: 'audio' as const, dts: timestamp, pts: timestamp, keyframe: true, data, receivedAt };
+  return { type: 'unit', unit };
 }

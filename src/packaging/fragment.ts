@@ -25,7 +25,10 @@ export interface FragmentTrackRun {
 const SYNC_FLAGS = 0x02000000; // sample_depends_on = 2 (no other sample)
 const NON_SYNC_FLAGS = 0x01010000; // sample_depends_on = 1, sample_is_non_sync_sample
 
-export function fragment(sequenceNumber: number, runs: readonly FragmentTrackRun[]): Buffer {
+/**
+ * @param into a writer to append the fragment to (a whole segment in one buffer); the result is then a view of it
+ */
+export function fragment(sequenceNumber: number, runs: readonly FragmentTrackRun[], into?: BoxWriter): Buffer {
   const present = runs.filter((r) => r.samples.length > 0);
   let payload = 0;
   let entries = 0;
@@ -34,13 +37,14 @@ export function fragment(sequenceNumber: number, runs: readonly FragmentTrackRun
     for (const sample of r.samples) payload += sample.data.length;
   }
   // moof: 8 + mfhd 16 + per traf ≤ 8 + tfhd 16 + tfdt 20 + trun 20 ; 16 bytes per sample; mdat header 8.
-  const w = new BoxWriter(24 + present.length * 64 + entries * 16 + 8 + payload);
+  const w = into ?? new BoxWriter(24 + present.length * 64 + entries * 16 + 8 + payload);
+  const start = w.position;
   w.open('moof');
   w.openFull('mfhd', 0, 0).u32(sequenceNumber).close();
   const offsetFields: number[] = [];
   for (const run of present) offsetFields.push(traf(w, run));
   w.close();
-  const moofSize = w.position;
+  const moofSize = w.position - start;
   let dataOffset = moofSize + 8;
   present.forEach((run, i) => {
     w.patchU32(offsetFields[i]!, dataOffset);
@@ -49,7 +53,7 @@ export function fragment(sequenceNumber: number, runs: readonly FragmentTrackRun
   w.open('mdat');
   for (const run of present) for (const s of run.samples) w.bytes(s.data);
   w.close();
-  return w.finish();
+  return into === undefined ? w.finish() : w.view(start);
 }
 
 /** Writes one `traf`; returns where its `trun` data offset is, to be patched. */

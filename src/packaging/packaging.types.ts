@@ -23,6 +23,11 @@ export interface PackagedSegmentEnd {
   msn: number;
   /** Seconds. */
   duration: number;
+  /**
+   * The whole segment (its parts' bytes, contiguous; each part's `data` was a view of the same
+   * bytes), when the packager wrote it in one piece. Absent: a sink concatenates the parts.
+   */
+  data?: Buffer;
 }
 
 export interface PackagerSink {

@@ -74,7 +74,7 @@ export class PartStore implements PackagerSink {
     const segment = this.segments.find((s) => s.msn === end.msn);
     if (segment === undefined) return;
     segment.duration = end.duration;
-    segment.data = Buffer.concat(segment.parts.map((p) => p.data));
+    segment.data = end.data ?? Buffer.concat(segment.parts.map((p) => p.data));
     let at = 0;
     for (const p of segment.parts) {
       p.data = segment.data.subarray(at, at + p.data.length);

@@ -11,6 +11,7 @@
  * segment was written without an audio track is dropped (reported once through `onWarning`).
  */
 import type { AccessUnit, AudioConfig, MediaEvent, TrackConfig, VideoConfig } from '../domain/media';
+import { BoxWriter } from './box-writer';
 import { cmafTracks, type CmafTracks } from './cmaf-tracks';
 import { UnsupportedMediaError } from './flv-tag';
 import { fragment, type FragmentSample, type FragmentTrackRun } from './fragment';
@@ -19,6 +20,8 @@ import type { PackagerSink, PackagerTiming } from './packaging.types';
 
 /** Timestamps are whole milliseconds at the source: allow that much rounding at a boundary. */
 const TOLERANCE_MS = 1;
+/** The first segment's buffer; later ones start at the previous segment's size plus a quarter. */
+const FIRST_SEGMENT_BYTES = 256 * 1024;
 
 export interface SegmenterOptions extends PackagerTiming {
   /** Media sequence number of the first segment (a restarted stream continues its numbering). */
@@ -46,6 +49,9 @@ export class Segmenter {
   private nextAudioTime: number | null = null;
   private warnedLateAudio = false;
   private ended = false;
+  /** The segment being written: its parts one after the other, so the whole segment needs no concatenation. */
+  private segmentBytes: BoxWriter | null = null;
+  private nextSegmentBytes = FIRST_SEGMENT_BYTES;
 
   constructor(private readonly sink: PackagerSink, private readonly options: SegmenterOptions) {
     this.msn = options.firstMsn ?? 0;
@@ -81,7 +87,7 @@ export class Segmenter {
     const frame = units.length > 1 ? last.dts - units[units.length - 2]!.dts : 1000 / 30;
     const boundary = last.dts + frame;
     this.closePart(boundary, true);
-    this.sink.segmentEnd({ msn: this.msn, duration: (boundary - this.segmentStart) / 1000 });
+    this.sink.segmentEnd({ msn: this.msn, duration: (boundary - this.segmentStart) / 1000, data: this.takeSegment() });
   }
 
   private checkedConfig<T extends VideoConfig | AudioConfig>(kind: string, current: T | null, next: T): T {
@@ -102,7 +108,7 @@ export class Segmenter {
       const timing = this.options;
       if (unit.keyframe && segmentAge >= timing.segmentSeconds * 1000 - TOLERANCE_MS) {
         this.closePart(unit.dts, false);
-        this.sink.segmentEnd({ msn: this.msn, duration: segmentAge / 1000 });
+        this.sink.segmentEnd({ msn: this.msn, duration: segmentAge / 1000, data: this.takeSegment() });
         this.msn++;
         this.partIndex = 0;
         this.beginSegment(unit);
@@ -161,11 +167,23 @@ export class Segmenter {
       index: this.partIndex,
       duration: (boundary - this.partStart) / 1000,
       independent: this.partIndependent,
-      data: fragment(this.sequence++, runs),
+      data: fragment(this.sequence++, runs, (this.segmentBytes ??= new BoxWriter(this.nextSegmentBytes))),
     };
     if (this.partIndex !== 0) return this.sink.part(part);
     const discontinuity = this.options.discontinuity === true && this.msn === (this.options.firstMsn ?? 0);
     this.sink.part(discontinuity ? { ...part, programDateTime: this.segmentWallClock, discontinuity } : { ...part, programDateTime: this.segmentWallClock });
+  }
+
+  /**
+   * The closed segment's bytes, a view of the buffer its parts were written into (copied when that
+   * buffer is far bigger than the segment, so a kept segment holds little slack); the next segment
+   * starts a new buffer sized from this one.
+   */
+  private takeSegment(): Buffer {
+    const view = this.segmentBytes?.view() ?? Buffer.alloc(0);
+    this.segmentBytes = null;
+    this.nextSegmentBytes = Math.max(64 * 1024, Math.ceil(view.length * 1.25));
+    return view.buffer.byteLength - view.length > Math.max(64 * 1024, view.length / 2) ? Buffer.from(view) : view;
   }
 
   private videoSamples(boundary: number): FragmentSample[] {

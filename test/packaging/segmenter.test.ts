@@ -146,6 +146,30 @@ describe('packaging: segmenter (CMAF parts and segments from access units)', fun
     expect(() => segmenter.push(other.find((e) => e.type === 'config' && e.video !== undefined)!)).to.throw(UnsupportedMediaError, /video codec configuration changed/);
   });
 
+  it('hands each segment over in one piece: the parts\' bytes, unchanged, also when a segment outgrew its first buffer', () => {
+    // Frames of 40-90 KB (a 5 s stream of ~15 Mbit/s): segments of MBs, far past the first 256 KiB buffer.
+    let i = 0;
+    const big = flvEvents(source).map((e): MediaEvent => (e.type === 'unit' && e.unit.track === 'video' ? { type: 'unit', unit: { ...e.unit, data: Buffer.alloc(40_000 + ((i++ * 7919) % 50_000), i % 251) } } : e));
+    const parts: Array<{ msn: number; copy: Buffer; view: Buffer }> = [];
+    const ends: PackagedSegmentEnd[] = [];
+    const segmenter = new Segmenter({
+      init: () => undefined,
+      part: (p) => parts.push({ msn: p.msn, copy: Buffer.from(p.data), view: p.data }),
+      segmentEnd: (s) => ends.push(s),
+    }, { partSeconds: 0.333, segmentSeconds: 2 });
+    for (const e of big) segmenter.push(e);
+    segmenter.end();
+    expect(ends.length).to.be.at.least(2);
+    for (const end of ends) {
+      const own = parts.filter((p) => p.msn === end.msn);
+      const expected = Buffer.concat(own.map((p) => p.copy));
+      expect(expected.length, `segment ${end.msn} is large`).to.be.above(1 << 20);
+      expect(end.data!.equals(expected), `segment ${end.msn} = its parts`).to.equal(true);
+      for (const p of own) expect(p.view.equals(p.copy), 'a part handed out earlier is never overwritten').to.equal(true);
+      expect(end.data!.buffer.byteLength, 'little slack kept').to.be.at.most(Math.max(end.data!.length * 1.5, end.data!.length + (64 << 10)));
+    }
+  });
+
   it('a run after a restart: numbering from firstMsn, the first segment\'s part 0 says discontinuity, no other part does', () => {
     const restarted = new Collected();
     const segmenter = new Segmenter(restarted, { partSeconds: 0.333, segmentSeconds: 2, firstMsn: 7, discontinuity: true });

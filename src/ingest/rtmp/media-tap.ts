@@ -1,23 +1,30 @@
 /**
- * The media of one live RTMP publisher for castline's own packager (passthrough without ffmpeg):
- * every audio/video FLV tag node-media-server parsed, after the key was accepted, handed to the
- * subscribers synchronously. A subscriber that comes after the first packets (the packager starts
- * when the stream actor places the job) first gets the codec sequence headers and the packets
- * since the last video keyframe, so it starts on a keyframe without waiting for the next one.
- * The cache holds copies (node-media-server reuses its parse buffer), is bounded in bytes, and is
- * kept only while nobody subscribes (a stream has one packager; no copy per packet after that).
+ * The media of one live RTMP publisher, kept once and shared: castline's own packager
+ * (passthrough without ffmpeg) subscribes to it, and node-media-server's fan-out to RTMP players
+ * is built from it only when a player comes (`lazy-fan-out.ts`).
+ *
+ * Every audio/video FLV tag node-media-server parsed, after the key was accepted, is copied once
+ * (node-media-server reuses its parse buffer; the copies go into a `PacketArena` slab) and handed
+ * to the subscribers synchronously; the copy is theirs to keep (`owned`). The tap always holds the
+ * last metadata, the codec sequence headers and the packets since the last video keyframe
+ * (references to those copies, bounded in bytes): a late subscriber — the packager starting when
+ * the stream actor places the job, or the RTMP fan-out starting for a first player — gets them
+ * first, so it starts on a keyframe without waiting for the next one.
  */
 import type { NmsPacket } from './embedded-nms';
+import { PacketArena } from './packet-arena';
 
-/** One FLV tag: type 8 audio / 9 video, timestamp in ms, the tag body. */
+/** One FLV tag: type 8 audio / 9 video / 18 script data, timestamp in ms, the tag body. */
 export interface TapPacket {
   type: number;
   timestamp: number;
   body: Buffer;
+  /** The body is this packet's own copy: nothing reuses it, a subscriber may keep it. */
+  owned: true;
 }
 
 export interface MediaTapListener {
-  /** The body may be a view into a reused buffer: copy what is kept. */
+  /** Audio and video tags (not script data). */
   packet(packet: TapPacket): void;
   /** The publisher is gone; nothing follows. */
   end(): void;
@@ -25,13 +32,24 @@ export interface MediaTapListener {
 
 const AUDIO = 8;
 const VIDEO = 9;
+const SCRIPT = 18;
+/** node-media-server's packet flags (`AVPacket.flags`, set by `Flv.parserTag`). */
+const AUDIO_HEADER = 0;
+const FRAME = 1;
+const VIDEO_HEADER = 2;
+const KEYFRAME = 3;
+const INTER_FRAME = 4;
+/** Bytes per arena slab: a few seconds of a 720p stream; one slab per publisher is always held. */
+const SLAB_BYTES = 256 * 1024;
 
 export class MediaTap {
+  private metadata: TapPacket | null = null;
   private videoHeader: TapPacket | null = null;
   private audioHeader: TapPacket | null = null;
   private gop: TapPacket[] = [];
   private gopBytes = 0;
   private readonly listeners = new Set<MediaTapListener>();
+  private readonly arena = new PacketArena(SLAB_BYTES);
   private ended = false;
 
   /** @param maxCacheBytes packets since the last keyframe kept for a late subscriber; beyond, the cache is dropped until the next keyframe. */
@@ -42,11 +60,21 @@ export class MediaTap {
   }
 
   push(packet: NmsPacket): void {
-    if (this.ended || (packet.codec_type !== AUDIO && packet.codec_type !== VIDEO)) return;
-    const body = packet.data.subarray(0, packet.size);
-    const tag: TapPacket = { type: packet.codec_type, timestamp: packet.dts, body };
-    this.remember(tag);
+    const type = packet.codec_type;
+    if (this.ended || (type !== AUDIO && type !== VIDEO && type !== SCRIPT)) return;
+    const tag: TapPacket = { type, timestamp: packet.dts, body: this.arena.copy(packet.data.subarray(0, packet.size)), owned: true };
+    if (type === SCRIPT) {
+      this.metadata = tag;
+      return;
+    }
+    this.remember(tag, packet.flags);
     for (const l of this.listeners) l.packet(tag);
+  }
+
+  /** What a new RTMP player is sent first, in node-media-server's order: metadata, audio and video headers, the GOP. */
+  cached(): TapPacket[] {
+    const headers = [this.metadata, this.audioHeader, this.videoHeader].filter((p): p is TapPacket => p !== null);
+    return [...headers, ...this.gop];
   }
 
   /** Replays the headers and the current GOP to `listener`, then delivers live. Returns the unsubscribe. */
@@ -70,37 +98,29 @@ export class MediaTap {
     for (const l of listeners) l.end();
   }
 
-  private remember(tag: TapPacket): void {
-    const b = tag.body;
-    // With a subscriber (the stream's one packager) the GOP is not copied: a later subscriber starts
-    // at the next keyframe. The headers are always kept.
-    const caching = this.listeners.size === 0;
-    const sequenceHeader = b.length >= 2 && b[1] === 0 && ((tag.type === VIDEO && (b[0]! & 0x0f) === 7) || (tag.type === AUDIO && b[0]! >> 4 === 10));
-    if (sequenceHeader) {
-      const copy = { ...tag, body: Buffer.from(b) };
-      if (tag.type === VIDEO) this.videoHeader = copy;
-      else this.audioHeader = copy;
-      return;
+  /** Caches what node-media-server's own fan-out caches, by its packet flags (src/protocol/flv.js `parserTag`). */
+  private remember(tag: TapPacket, flags: number): void {
+    switch (flags) {
+      case AUDIO_HEADER:
+        this.audioHeader = tag;
+        return;
+      case VIDEO_HEADER:
+        this.videoHeader = tag;
+        return;
+      case KEYFRAME:
+        this.gop = [tag];
+        this.gopBytes = tag.body.length;
+        return;
+      case FRAME:
+      case INTER_FRAME:
+        if (this.gop.length === 0) return; // no keyframe cached: nothing a new subscriber could start from
+        if (this.gopBytes + tag.body.length > this.maxCacheBytes) {
+          this.gop = [];
+          this.gopBytes = 0;
+          return;
+        }
+        this.gop.push(tag);
+        this.gopBytes += tag.body.length;
     }
-    if (!caching) {
-      if (this.gop.length > 0) {
-        this.gop = [];
-        this.gopBytes = 0;
-      }
-      return;
-    }
-    const keyframe = tag.type === VIDEO && b.length >= 2 && b[0]! >> 4 === 1 && b[1] === 1;
-    if (keyframe) {
-      this.gop = [];
-      this.gopBytes = 0;
-    } else if (this.gop.length === 0 || this.gopBytes + b.length > this.maxCacheBytes) {
-      if (this.gop.length > 0) {
-        this.gop = [];
-        this.gopBytes = 0;
-      }
-      return; // no keyframe cached: nothing a new subscriber could start from
-    }
-    this.gop.push({ ...tag, body: Buffer.from(b) });
-    this.gopBytes += b.length;
   }
 }

@@ -32,6 +32,7 @@ import { secretsEqual } from '../../net/secret-compare';
 import type { IngestServerInfo } from '../ingest.types';
 import { RtmpConnectionLimit } from './connection-limit';
 import { startEmbeddedNms, type EmbeddedNms, type NmsPacket, type NmsSession } from './embedded-nms';
+import { LazyFanOut } from './lazy-fan-out';
 import { MediaTap, type MediaTapListener } from './media-tap';
 import { PacketGate } from './packet-gate';
 import { RtmpListeners } from './rtmp-listeners';
@@ -56,6 +57,8 @@ interface Publisher {
   gate: PacketGate<NmsPacket>;
   /** The accepted media for castline's packager (null when the tap is off). */
   tap: MediaTap | null;
+  /** node-media-server's fan-out to players, started by the first player (null when the tap is off: it always runs). */
+  fanOut: LazyFanOut | null;
   /** Players that arrived during verification with the pending publisher's key. */
   held: Set<NmsSession>;
   since: number;
@@ -212,14 +215,16 @@ export class RtmpIngest {
     const tapBytes = this.options.mediaTapBytes ?? 0;
     const tap = tapBytes > 0 ? new MediaTap(tapBytes) : null;
     const nmsDeliver = rtmp.onPacketCallback;
-    const deliver = tap === null ? nmsDeliver : (packet: NmsPacket) => {
-      nmsDeliver(packet);
+    // With the tap, node-media-server's fan-out runs only while a player is attached (lazy-fan-out.ts).
+    const fanOut = tap === null ? null : new LazyFanOut(session, tap, nmsDeliver);
+    const deliver = tap === null || fanOut === null ? nmsDeliver : (packet: NmsPacket) => {
+      fanOut.push(packet);
       tap.push(packet);
     };
     const gate = new PacketGate<NmsPacket>(deliver, MAX_HELD_PACKETS);
     const publisher: Publisher = {
       session, socket, channel, key, userIp,
-      state: 'verifying', streamId: null, socketClosed: false, gate, tap, held: new Set(), since: Date.now(),
+      state: 'verifying', streamId: null, socketClosed: false, gate, tap, fanOut, held: new Set(), since: Date.now(),
       log: this.log.child({ ch: channel, sessionId: session.id }),
     };
     rtmp.onPacketCallback = (packet) => {
@@ -446,6 +451,9 @@ export class RtmpIngest {
   // ---- players ------------------------------------------------------------------------------
 
   private onPrePlay(session: NmsSession): void {
+    // node-media-server sends a new player its caches right after this event: build them now.
+    const publisherId = session.broadcast?.publisher?.id;
+    if (publisherId !== undefined) this.publishers.get(publisherId)?.fanOut?.start();
     const socket = session.socket;
     if (socket === undefined) {
       session.close();

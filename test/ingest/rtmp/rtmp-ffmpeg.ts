@@ -66,9 +66,12 @@ export function publishFile(url: string, file: string): Child {
   return run(['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
 }
 
-/** Plays `url` and records it untouched to an FLV file. No read timeout: it must end on EOF. */
-export function play(url: string, outFile: string): Child {
-  return run(['-hide_banner', '-loglevel', 'error', '-i', url, '-c', 'copy', '-f', 'flv', '-y', outFile]);
+/**
+ * Plays `url` and records it untouched to an FLV file. No read timeout: it must end on EOF.
+ * `copyTs`: keep the stream's own timestamps (else the recording starts at 0).
+ */
+export function play(url: string, outFile: string, copyTs = false): Child {
+  return run(['-hide_banner', '-loglevel', 'error', ...(copyTs ? ['-copyts'] : []), '-i', url, '-c', 'copy', '-f', 'flv', '-y', outFile]);
 }
 
 export async function killAll(): Promise<void> {
