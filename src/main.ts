@@ -22,11 +22,12 @@ import { Cluster } from './cluster/cluster';
 import { ConfigError, loadConfig, type Config, type NodeRole } from './config/config';
 import { Coordinator } from './coordinator/coordinator';
 import { withEncodingLimits } from './coordinator/limited-verifier';
-import { ensureBinaries } from './encoding/binaries';
+import { ensureBinaries, ffmpegPath } from './encoding/binaries';
 import { PackagingEncoder } from './encoding/packaging-encoder';
 import type { FlvMediaSource } from './encoding/passthrough.types';
 import { endCrashedStream } from './encoding/crashed-outputs';
 import { EncoderPool } from './encoding/pool';
+import { WsFlvSource } from './encoding/ws-flv-source';
 import type { PublishSink } from './ingest/ingest.types';
 import { observePublishes } from './ingest/publish-observer';
 import { RtmpIngest } from './ingest/rtmp/rtmp-ingest';
@@ -106,6 +107,8 @@ interface Core {
   liveHlsElsewhere: LiveHlsElsewhere | null;
   /** The RTMP ingest's media tap for passthrough packaging, once RTMP listens. */
   mediaSource: { current: FlvMediaSource | null };
+  /** The WS ingest's publishes read as FLV for passthrough packaging, once the WS ingest runs. */
+  wsMediaSource: { current: FlvMediaSource | null };
   /** Ports of the RTMP listeners by key (`rtmp:1935`, `rtmps:443`, …), once RTMP runs. */
   rtmpListeners: () => Record<string, number>;
   /** Report ids of this node's servers. */
@@ -189,11 +192,8 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   });
   const liveHlsElsewhere = cluster === null ? null : cluster.liveHls(liveHls);
   const mediaSource: Core['mediaSource'] = { current: null };
-  // Streams this node can package itself (RTMP passthrough, no ffmpeg) are; every other goes to the pool.
-  const local = new PackagingEncoder({
-    pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => mediaSource.current,
-    memorySegments, logger: logger.child({ component: 'encoder' }),
-  });
+  const wsMediaSource: Core['wsMediaSource'] = { current: null };
+  const local = packagingEncoder(config, logger, pool, liveHls, { rtmp: mediaSource, ws: wsMediaSource }, ops, cleanups);
   // Cluster mode: every encoding is placed on the cluster's encoder nodes (this one included when it has the role).
   coordinator.addEncoder(cluster === null ? local : cluster.encoder(local));
   cleanups.push(() => coordinator.shutdown(graceMs + 6000));
@@ -202,7 +202,23 @@ async function startCore(config: Readonly<Config>, logger: Logger, cleanups: Cle
   // The ingests publish through this: every decision is counted.
   const sink = observePublishes(coordinator, (ingest, d) => metrics.publish(ingest === 'WS' ? 'ws' : 'rtmp', d.accepted ? 'accepted' : d.code));
   const tls = config.tls === null ? null : loadTlsMaterial(config.tls, config.statePath);
-  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, liveHlsElsewhere, mediaSource };
+  return { outbox, pool, workflows, router, coordinator, internal, tls, rtmpPort, sink, rtmpListeners: () => ({}), ids, cluster, eventObserver, liveHls, liveHlsElsewhere, mediaSource, wsMediaSource };
+}
+
+/** Streams this node can package itself (RTMP / WS FLV passthrough, no ffmpeg but for previews) are; every other goes to the pool. */
+function packagingEncoder(
+  config: Readonly<Config>, logger: Logger, pool: EncoderPool, liveHls: LiveHlsRegistry,
+  sources: { rtmp: Core['mediaSource']; ws: Core['wsMediaSource'] }, ops: Ops, cleanups: Cleanups,
+): PackagingEncoder {
+  const local = new PackagingEncoder({
+    pool, encoding: config.encoding, storageRoot: config.hlsFilesystemPath, registry: liveHls, source: () => sources.rtmp.current, wsSource: () => sources.ws.current,
+    ffmpegPath: config.ffmpegPath ?? ffmpegPath, onRestart: (reason) => ops.metrics.ffmpegRestart(reason),
+    memorySegments: Math.max(config.encoding.hlsLivePlaylistSize, MIN_LL_SEGMENTS), logger: logger.child({ component: 'encoder' }),
+  });
+  const killPreviewsOnExit = () => local.killAllNow(); // no preview ffmpeg outlives the process
+  process.on('exit', killPreviewsOnExit);
+  cleanups.push(() => void process.off('exit', killPreviewsOnExit));
+  return local;
 }
 
 /** A cluster node's outbox retries Redis, not the application: at most every 2 s, so events move on soon after Redis is back. */
@@ -228,6 +244,7 @@ async function startHttp(config: Readonly<Config>, logger: Logger, core: Core, c
       pullToken: pullTokenOf(config),
     });
     coordinator.addIngestServer(core.ids.wsServer, () => ws.info());
+    core.wsMediaSource.current = new WsFlvSource(ws);
     ops.parts.ws = ws;
     closeWs = () => ws.close();
   }

@@ -235,7 +235,7 @@ export const VARIABLES: readonly Variable[] = [
   v('HLS_AUDIO_CODEC', 'aac', text, 'ffmpeg audio encoder.'),
   v('HLS_PIXEL_FORMAT', 'yuv420p', text, 'Output pixel format.'),
   v('HLS_ORIGINAL_MODE', 'copy', oneOf('copy', 'encode'), 'ORIGINAL rendition: copy H.264/AAC through untouched, or always re-encode.'),
-  v('HLS_SEGMENT_FORMAT', 'fmp4', oneOf(...SEGMENT_FORMATS), '`fmp4`: CMAF segments (`init.mp4` + `{n}.m4s`) packaged by castline and served as Low-Latency HLS from memory (RTMP passthrough streams; others still get `.ts` from ffmpeg); `mpegts`: classic `{n}.ts` from ffmpeg for every stream.'),
+  v('HLS_SEGMENT_FORMAT', 'fmp4', oneOf(...SEGMENT_FORMATS), '`fmp4`: CMAF segments (`init.mp4` + `{n}.m4s`) packaged by castline and served as Low-Latency HLS from memory (passthrough streams without ffmpeg: RTMP or WS FLV, ORIGINAL only; encoded rungs from the FLV pipes of ffmpeg); `mpegts`: classic `{n}.ts` from ffmpeg for every stream.'),
   v('HLS_PART_SECONDS', '0.333', decimal(0.1, 10), 'Low-Latency HLS part duration in seconds (fmp4): one CMAF fragment per part.'),
   v('ENCODE_STOP_GRACE_SECONDS', '10', decimal(0, 600), 'Seconds ffmpeg gets to flush its last segment after the stream ends.'),
   v('ENCODER_STALL_TIMEOUT_SECONDS', '30', decimal(1, 3600), 'Seconds without input after which a stream is ended.'),

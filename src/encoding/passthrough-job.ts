@@ -1,14 +1,18 @@
 /**
- * One `ORIGINAL` H.264/AAC stream from RTMP, packaged by castline itself: no ffmpeg. The RTMP
- * ingest's media tap hands over FLV tags; they become access units (`packaging/flv-tag.ts`), the
+ * One `ORIGINAL` H.264/AAC stream from RTMP or WS (FLV), packaged by castline itself: no ffmpeg.
+ * The RTMP ingest's media tap, or the WS ingest's bytes read as FLV (`ws-flv-source.ts`), hand
+ * over FLV tags; they become access units (`packaging/flv-tag.ts`), the
  * segmenter cuts CMAF parts and segments, which go to the in-memory LL-HLS store (served with
  * blocking reload) and to the disk (`init.mp4`, `{n}.m4s`, classic playlists, recordings,
- * `stream-available` events — `CmafOutputsSink` through `StreamOutputs`).
+ * `stream-available` events — `CmafOutputsSink` through `StreamOutputs`). Previews, when asked
+ * for, come from one small keyframe-only ffmpeg fed from the same tags (`keyframe-previews.ts`),
+ * started with the packaging and gone before the job reports its end.
  *
  * The first frames are buffered until the frame rate is measured (the rendition id carries it).
  * Anything this path cannot package before it published (another codec, no video within
- * `PLAN_LIMIT_MS`, a request that needs encoding) hands the stream to `fallback()` — the ffmpeg
- * job, as before. After it published, bad media ends the job with `INVALID_MEDIA`; a disk write
+ * `PLAN_LIMIT_MS`, a request that needs encoding, WS bytes that are not FLV — a browser's WebM)
+ * hands the stream to `fallback()` — the ffmpeg job, as before. After it published, bad media ends
+ * the job with `INVALID_MEDIA`, and so does WS FLV whose framing breaks, at any time; a disk write
  * failure with `STORAGE_FULL` / `STORAGE_ERROR` (or `ENCODER_CRASHED` for anything else); no media for the stall timeout with `INPUT_STALLED`. The
  * publisher leaving, or `stop()`, ends it cleanly: last part and segment flushed, ENDLIST written.
  */
@@ -23,9 +27,11 @@ import { TeeSink } from '../packaging/tee-sink';
 import type { FileStorage } from '../storage/filesystem';
 import { storageFaultOf } from '../storage/storage-errors';
 import { CmafOutputsSink } from './cmaf-outputs-sink';
+import { KeyframePreviews, type PreviewProcessOptions } from './keyframe-previews';
+import { layout } from './layout';
 import { initialOutputs, StreamOutputs } from './outputs';
 import { FPS_SAMPLE_FRAMES, fpsSample, measuredFps, passthroughRendition, passthroughSource } from './passthrough-plan';
-import type { FlvMediaSource, FlvPacket } from './passthrough.types';
+import type { FlvMediaSource, FlvPacket, UnreadableMedia } from './passthrough.types';
 
 /** Media time after which a stream still without a plannable video track goes to ffmpeg. */
 const PLAN_LIMIT_MS = 3000;
@@ -42,6 +48,8 @@ export interface PassthroughOptions {
   stallTimeoutSeconds: number;
   /** Complete segments held in memory per rendition (the LL playlist's window). */
   memorySegments: number;
+  /** How the preview ffmpeg of a stream with previews runs. */
+  previews: PreviewProcessOptions;
   logger: Logger;
 }
 
@@ -60,6 +68,8 @@ export class PassthroughJob implements JobHandle {
   private delegate: JobHandle | null = null;
   private lastMediaAt = Date.now();
   private stallTimer: NodeJS.Timeout | null = null;
+  /** The stream's keyframe-only preview ffmpeg (fed from the start, run once packaging starts); null without previews. */
+  private previews: KeyframePreviews | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -70,6 +80,8 @@ export class PassthroughJob implements JobHandle {
     private readonly onDone: () => void,
   ) {
     this.log = options.logger.child({ ch: job.channel, streamId: job.streamId, component: 'passthrough' });
+    const previews = job.settings.previews;
+    if (previews !== null) this.previews = new KeyframePreviews(previews, options.previews, this.log.child({ component: 'previews' }));
   }
 
   /** Subscribes to the publisher's media; false when there is no such publisher (the caller runs ffmpeg). */
@@ -77,10 +89,15 @@ export class PassthroughJob implements JobHandle {
     const unsubscribe = this.options.source.subscribeMedia(this.job.channel, this.job.streamId, {
       packet: (p) => this.onPacket(p),
       end: () => this.finish(null),
+      unreadable: (problem) => this.onUnreadable(problem),
     });
     if (unsubscribe === null) return false;
+    // Ended or handed over during the subscription's replay: nothing more to watch.
+    if (this.phase === 'done' || this.phase === 'handed-over') {
+      unsubscribe();
+      return true;
+    }
     this.unsubscribe = unsubscribe;
-    if (this.phase === 'done') unsubscribe(); // ended during the subscription's replay
     const every = Math.min(1000, this.options.stallTimeoutSeconds * 250);
     this.stallTimer = setInterval(() => this.checkStall(), every);
     this.stallTimer.unref();
@@ -95,6 +112,7 @@ export class PassthroughJob implements JobHandle {
   private onPacket(packet: FlvPacket): void {
     if (this.phase === 'done' || this.phase === 'handed-over') return;
     this.lastMediaAt = Date.now();
+    this.previews?.packet(packet);
     let event: MediaEvent | null;
     try {
       event = flvTagToMedia(packet.type, packet.timestamp, packet.body, this.lastMediaAt, packet.owned === true);
@@ -117,6 +135,14 @@ export class PassthroughJob implements JobHandle {
     } catch (err) {
       this.rejectMedia(err as Error);
     }
+  }
+
+  /** WS bytes that are not FLV go to ffmpeg (before packaging: WebM…); broken FLV ends the stream. */
+  private onUnreadable(problem: UnreadableMedia): void {
+    if (this.phase === 'done' || this.phase === 'handed-over') return;
+    if (problem.kind === 'not-flv' && this.phase === 'buffering') return this.handOver(problem.message);
+    this.log.warn({ problem: problem.message }, 'unreadable media');
+    this.finish({ code: 'INVALID_MEDIA', message: problem.message });
   }
 
   private rejectMedia(err: Error): void {
@@ -143,7 +169,7 @@ export class PassthroughJob implements JobHandle {
   private beginPackaging(rendition: NonNullable<ReturnType<typeof passthroughRendition>>, source: NonNullable<ReturnType<typeof passthroughSource>>): void {
     const o = this.options;
     const ref = { channel: this.job.channel, streamId: this.job.streamId };
-    const state = initialOutputs(ref, { hlsTime: o.hlsTimeSeconds, liveSize: o.liveSize, vodMaxSize: o.vodMaxSize, record: this.job.settings.record, format: 'fmp4' }, source, [rendition], null);
+    const state = initialOutputs(ref, { hlsTime: o.hlsTimeSeconds, liveSize: o.liveSize, vodMaxSize: o.vodMaxSize, record: this.job.settings.record, format: 'fmp4' }, source, [rendition], this.job.settings.previews);
     this.outputs = new StreamOutputs(state, o.storage, (output) => this.report({ type: 'available', output }), () => undefined);
     this.store = new PartStore({ windowSegments: o.memorySegments });
     const timing = { partSeconds: o.partSeconds, segmentSeconds: o.hlsTimeSeconds };
@@ -154,16 +180,32 @@ export class PassthroughJob implements JobHandle {
     const disk = new CmafOutputsSink(this.outputs, rendition.id, onError, (msn) => store.segmentData(msn));
     this.segmenter = new Segmenter(new TeeSink(this.store, disk), { ...timing, onWarning: (message) => this.log.warn(message) });
     this.phase = 'packaging';
-    this.log.info({ rendition: rendition.id }, 'packaging the stream itself (passthrough, no ffmpeg)');
+    o.source.committed?.(ref.channel, ref.streamId);
+    this.startPreviews();
+    this.log.info({ rendition: rendition.id, previews: state.previews?.id }, `packaging the stream itself (passthrough, ${state.previews === null ? 'no ffmpeg' : 'previews from a keyframe-only ffmpeg'})`);
     const buffered = this.buffered;
     this.buffered = [];
     for (const e of buffered) if (this.phase === 'packaging') this.feed(e);
+  }
+
+  /** Once the outputs exist: the preview folder, then the preview ffmpeg (unless the job ended meanwhile). */
+  private startPreviews(): void {
+    const previews = this.previews;
+    const outputs = this.outputs!;
+    const state = outputs.state.previews;
+    if (previews === null || state === null) return;
+    void this.options.storage.ensureDir(layout.previewDir({ channel: this.job.channel, streamId: this.job.streamId }, state.id)).then(
+      (dir) => previews.start({ dir, count: state.count, onCount: (count) => outputs.setPreviewCount(count) }),
+      (err: Error) => this.log.error({ err }, 'no previews: their folder could not be made'),
+    );
   }
 
   private handOver(reason: string): void {
     this.log.info({ reason }, 'not packaged here: ffmpeg runs the stream');
     this.phase = 'handed-over';
     this.buffered = [];
+    void this.previews?.stop();
+    this.previews = null;
     this.stopWatching();
     this.onDone();
     this.delegate = this.fallback();
@@ -196,7 +238,9 @@ export class PassthroughJob implements JobHandle {
     this.store?.end();
     this.release?.();
     const outputs = this.outputs;
-    const written = outputs === null ? Promise.resolve() : outputs.end().then(() => outputs.flush());
+    // The preview ffmpeg is gone (its last image counted) before the end is reported.
+    const previewsStopped = this.previews?.stop() ?? Promise.resolve();
+    const written = outputs === null ? previewsStopped : Promise.all([previewsStopped, outputs.end()]).then(() => outputs.flush());
     void written.catch((err: Error) => this.log.error({ err }, 'could not end the playlists')).then(() => {
       this.onDone();
       this.report(error === null ? { type: 'exited', clean: true } : { type: 'exited', clean: false, error });

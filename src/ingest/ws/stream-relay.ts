@@ -109,6 +109,11 @@ export class StreamRelay {
     this.start(receiver);
   }
 
+  /** Drops the held chunks and holds no more for this publish (what `receive-clear-cache` does after its replay). */
+  clearHeld(): void {
+    this.live?.cache.clear();
+  }
+
   removeReceiver(receiver: RelayReceiver): void {
     this.waiting.delete(receiver);
     this.live?.receivers.delete(receiver);

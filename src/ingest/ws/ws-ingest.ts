@@ -31,6 +31,9 @@
  * - Binary from a receiver: `ERROR: Receivers may not send media`, close 1008.
  * - `disconnect(reason)` from the coordinator: `ERROR: Stream closed (<reason>)`, close 1000
  *   (1001 for shutdown), then `publisherGone` as for any close.
+ * - In-process readers (`subscribeBytes`, castline's own packager) are receivers like the others
+ *   (`receive`: the cache is kept until they call `releaseHeld`), never slowed down or dropped
+ *   (they consume synchronously), and counted in `stats().receivers`.
  */
 import { STATUS_CODES } from 'node:http';
 import { httpStatusOf, type ErrorCode } from '../../domain/errors';
@@ -52,7 +55,7 @@ import {
   type RelayReceiver,
   type ReceiverKind,
 } from './stream-relay';
-import type { WsAdvertisedAddress, WsIngest, WsIngestDeps, WsIngestStats } from './ws-ingest.types';
+import type { WsAdvertisedAddress, WsBytesListener, WsBytesSubscription, WsIngest, WsIngestDeps, WsIngestStats } from './ws-ingest.types';
 
 /**
  * uWS user data. uWS copies the object given to `upgrade` (getUserData() returns a copy), so the
@@ -85,6 +88,13 @@ interface PendingPublish {
   answered: boolean;
 }
 
+/** An in-process reader waiting for its publish's socket to open. */
+interface LocalWaiter {
+  channel: string;
+  streamId: string;
+  receiver: RelayReceiver;
+}
+
 interface UpgradeHeaders {
   secKey: string;
   protocol: string;
@@ -106,6 +116,10 @@ class WsIngestServer implements WsIngest {
   private readonly relays = new Map<string, StreamRelay>();
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<PendingPublish>();
+  /** Publishes from the upgrade request until their socket opens (or they are refused). */
+  private readonly opening = new Set<Connection>();
+  /** In-process readers of publishes in `opening`. */
+  private readonly localWaiters = new Set<LocalWaiter>();
   private readonly maxMessageBytes: number;
   private readonly maxReceiverBufferedBytes: number;
   private readonly idleMs: number;
@@ -190,6 +204,66 @@ class WsIngestServer implements WsIngest {
     this.log.info('ws ingest closed');
   }
 
+  subscribeBytes(channel: string, streamId: string, listener: WsBytesListener): WsBytesSubscription | null {
+    const receiver: RelayReceiver = { kind: 'receive', key: '', peer: this.localPeer(channel, listener) };
+    const relay = this.relays.get(channel);
+    let waiter: LocalWaiter | null = null;
+    if (relay?.publisher?.streamId === streamId) {
+      receiver.key = relay.publisher.key;
+      relay.addReceiver(receiver);
+    } else if ([...this.opening].some((c) => c.channel === channel && (c.streamId === null || c.streamId === streamId))) {
+      waiter = { channel, streamId, receiver };
+      this.localWaiters.add(waiter);
+    } else {
+      return null;
+    }
+    return {
+      unsubscribe: () => {
+        if (waiter !== null) this.localWaiters.delete(waiter);
+        this.relays.get(channel)?.removeReceiver(receiver);
+      },
+      releaseHeld: () => {
+        const live = this.relays.get(channel);
+        if (live?.publisher?.streamId === streamId) live.clearHeld();
+      },
+    };
+  }
+
+  /** The socket side of an in-process reader: binary messages to `chunk`, the close to `end`. */
+  private localPeer(channel: string, listener: WsBytesListener): RelayPeer {
+    let ended = false;
+    return {
+      send: (data, binary) => {
+        if (ended || !binary || typeof data === 'string') return;
+        try {
+          listener.chunk(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+        } catch (err) {
+          this.log.error({ err, ch: channel }, 'in-process reader failed on a chunk');
+        }
+      },
+      bufferedAmount: () => 0,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        listener.end();
+      },
+    };
+  }
+
+  /** A publish opened (`relay` set) or was refused (null): its waiting in-process readers start or end. */
+  private settleWaiters(channel: string, streamId: string | null, relay: StreamRelay | null): void {
+    for (const waiter of [...this.localWaiters]) {
+      if (waiter.channel !== channel || (relay === null && waiter.streamId !== streamId)) continue;
+      this.localWaiters.delete(waiter);
+      if (relay !== null && relay.publisher !== null && waiter.streamId === streamId) {
+        waiter.receiver.key = relay.publisher.key;
+        relay.addReceiver(waiter.receiver);
+      } else {
+        waiter.receiver.peer.end(CLOSE_NORMAL, null);
+      }
+    }
+  }
+
   // ---- upgrade: every check before the switch to WebSocket ----------------------------------
 
   private upgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
@@ -252,6 +326,7 @@ class WsIngestServer implements WsIngest {
       aborted = true;
     });
     this.pending.add(pending);
+    this.opening.add(conn);
     const request: PublishRequest = {
       channel: conn.channel,
       key: conn.key,
@@ -272,6 +347,8 @@ class WsIngestServer implements WsIngest {
 
     const refuse = (code: ErrorCode, message: string): void => {
       conn.slot.release();
+      this.opening.delete(conn);
+      if (decision?.accepted) this.settleWaiters(conn.channel, decision.streamId, null);
       if (decision?.accepted) this.deps.sink.publisherGone(decision.streamId);
       if (!aborted && !pending.answered) reject(res, code, message);
       log.info({ code, message, streamId: decision?.accepted ? decision.streamId : undefined }, 'publish refused');
@@ -339,9 +416,15 @@ class WsIngestServer implements WsIngest {
     conn.ws = ws;
     conn.lastActivity = Date.now();
     this.connections.add(conn);
-    if (this.closing) return conn.peer.end(CLOSE_GOING_AWAY, null);
+    if (conn.kind === 'publish') this.opening.delete(conn);
+    if (this.closing) {
+      if (conn.kind === 'publish') this.settleWaiters(conn.channel, conn.streamId, null);
+      return conn.peer.end(CLOSE_GOING_AWAY, null);
+    }
     if (conn.kind === 'publish') {
-      this.relayFor(conn.channel).attachPublisher({ streamId: conn.streamId!, key: conn.key, peer: conn.peer });
+      const relay = this.relayFor(conn.channel);
+      relay.attachPublisher({ streamId: conn.streamId!, key: conn.key, peer: conn.peer });
+      this.settleWaiters(conn.channel, conn.streamId, relay);
       this.log.info({ ch: conn.channel, streamId: conn.streamId, ip: conn.slot.ip }, 'publisher connected');
     } else {
       this.log.debug({ ch: conn.channel, kind: conn.kind, ip: conn.slot.ip }, 'receiver connected');

@@ -48,7 +48,28 @@ export interface WsIngestStats {
   receivedBytes: number;
 }
 
+/** An in-process reader of a publisher's bytes (castline's own packager). */
+export interface WsBytesListener {
+  /** One binary message (or a held one, replayed), valid only during the call. */
+  chunk(data: Uint8Array): void;
+  /** The publisher is gone, or its publish was not opened after all. */
+  end(): void;
+}
+
+export interface WsBytesSubscription {
+  unsubscribe(): void;
+  /** Drops the bytes held for late receivers and holds no more (as `receive-clear-cache` does). */
+  releaseHeld(): void;
+}
+
 export interface WsIngest {
+  /**
+   * Reads the publish of stream `streamId` in-process: every byte from the first (the held ones
+   * replayed), then live; `end` when the publisher leaves. A publish whose key is still being
+   * verified, or whose socket is not open yet, is subscribed too (bytes flow once it opens). null
+   * when the channel has no such publish here.
+   */
+  subscribeBytes(channel: string, streamId: string, listener: WsBytesListener): WsBytesSubscription | null;
   info(): IngestServerInfo;
   stats(): WsIngestStats;
   /**

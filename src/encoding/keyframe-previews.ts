@@ -1,0 +1,194 @@
+/**
+ * The previews of a stream castline packages itself (passthrough, no encoded rung): one small
+ * ffmpeg that decodes keyframes only and writes the same JPEGs as an encode job's preview output
+ * (`previewArgs`: same folder, numbering, `index.json` and `IMG-PREVIEW` event through
+ * `StreamOutputs.setPreviewCount`).
+ *
+ * Its input is the stream's own video, handed over in-process and written to its stdin as FLV:
+ * the header, the AVC sequence header, then the keyframes only — the other frames would be
+ * skipped by the decoder anyway (`-skip_frame nokey`, kept for keyframe flags a publisher sets on
+ * non-IDR frames), so they are not even piped. The decoder runs single-threaded (`-threads 1`:
+ * frame threads held the first image back by two keyframes) and the input is not probed beyond
+ * its first packets (`-probesize 32`: with the default, a keyframe-only input is so small that
+ * ffmpeg read it to the end before writing any image). Measured with 1 s keyframes and one
+ * image a second: the first image 1.0 s after the first keyframe was piped, then one a second.
+ *
+ * Supervised: an ffmpeg that exits while the stream runs is restarted after a backoff (1 s
+ * doubling to 8 s, `maxRestarts` in a row; a run that lasted `STABLE_RUN_MS` resets the count),
+ * starting again from the sequence header and the last keyframe, numbering on. When restarts
+ * are exhausted the previews stop (logged) and the stream goes on: previews never end a stream.
+ * `stop()` ends stdin (ffmpeg writes what is due and exits), SIGKILL after the grace period, and
+ * resolves once ffmpeg is gone and the last image is counted.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { PreviewSettings } from '../domain/settings';
+import type { Logger } from '../logging/logger';
+import { flvHeader, flvTag } from '../packaging/flv-writer';
+import { previewArgs } from './ffmpeg-args';
+import { globalArgs, stderrSummary } from './ffmpeg-console';
+import { FfmpegRun } from './ffmpeg-run';
+import type { FlvPacket } from './passthrough.types';
+import { runWithRestarts } from './restart-loop';
+
+const VIDEO = 9;
+const AVC = 7;
+/** A run this long counts as stable: the restart count starts over. */
+const STABLE_RUN_MS = 60_000;
+const MAX_BACKOFF_MS = 8000;
+/** Keyframes are dropped (not queued) while this much is still waiting in ffmpeg's stdin pipe. */
+const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
+const POLL_MS = 250;
+
+/** The preview ffmpeg's command line: keyframe-only FLV video on stdin, the images as `previewArgs` writes them. */
+export function keyframePreviewArgs(settings: PreviewSettings, dir: string, startNumber: number): string[] {
+  return [
+    ...globalArgs(),
+    '-threads', '1', '-skip_frame', 'nokey', '-probesize', '32',
+    '-f', 'flv', '-i', 'pipe:0',
+    ...previewArgs(settings, dir, startNumber),
+  ];
+}
+
+/** The preview ffmpeg's supervision (the stream's settings aside). */
+export interface PreviewProcessOptions {
+  ffmpegPath: string;
+  maxRestarts: number;
+  restartBackoffMs: number;
+  graceSeconds: number;
+  /** Told of each ffmpeg started and gone (the encoder kills what is left when the process exits). */
+  onChild?: (pid: number, alive: boolean) => void;
+  /** Told of each restart after a crash (metrics). */
+  onRestart?: () => void;
+}
+
+/** Where the images go, known once the stream's outputs exist. */
+export interface PreviewTarget {
+  /** Absolute folder of the images (it exists). */
+  dir: string;
+  /** Images already there (the numbering starts at it). */
+  count: number;
+  /** `count` images exist now. */
+  onCount: (count: number) => Promise<void>;
+}
+
+export class KeyframePreviews {
+  private sequenceHeader: Buffer | null = null;
+  private lastKeyframe: Buffer | null = null;
+  private current: FfmpegRun | null = null;
+  private count = 0;
+  private target: PreviewTarget | null = null;
+  private readonly stopper = new AbortController();
+  private loop: Promise<void> | null = null;
+  private watcher: fs.FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private counting: Promise<void> = Promise.resolve();
+
+  constructor(private readonly settings: PreviewSettings, private readonly options: PreviewProcessOptions, private readonly logger: Logger) {}
+
+  /** Every FLV tag of the stream, in order, from its start (kept: the sequence header and the last keyframe). */
+  packet(packet: FlvPacket): void {
+    const b = packet.body;
+    if (packet.type !== VIDEO || b.length < 2 || (b[0]! & 0x0f) !== AVC) return;
+    const sequenceHeader = b[1] === 0;
+    if (!sequenceHeader && !(b[0]! >> 4 === 1 && b[1] === 1)) return;
+    const tag = flvTag(VIDEO, packet.timestamp, b);
+    if (sequenceHeader) this.sequenceHeader = tag;
+    else this.lastKeyframe = tag;
+    const ffmpeg = this.current;
+    if (ffmpeg !== null && (sequenceHeader || ffmpeg.pendingInputBytes < MAX_PENDING_INPUT_BYTES)) ffmpeg.write(tag);
+  }
+
+  /** Runs the ffmpeg (from the sequence header and the last keyframe seen so far). Not after `stop()`. */
+  start(target: PreviewTarget): void {
+    if (this.loop !== null || this.stopper.signal.aborted) return;
+    this.target = target;
+    this.count = target.count;
+    this.watch(target.dir);
+    this.loop = this.supervise(target.dir).catch((err: Error) => this.logger.error({ err }, 'preview supervision failed'));
+  }
+
+  /** Ends the previews: ffmpeg flushed and gone (SIGKILL after the grace period), the last image counted. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    const ffmpeg = this.current;
+    if (ffmpeg !== null) {
+      ffmpeg.endInput();
+      ffmpeg.stop(this.options.graceSeconds, null);
+    }
+    await this.loop;
+    this.unwatch();
+    await this.recount();
+  }
+
+  /** The running ffmpeg's pid (tests, the process-exit kill). */
+  get pid(): number | null {
+    return this.current?.pid ?? null;
+  }
+
+  private async supervise(dir: string): Promise<void> {
+    const o = this.options;
+    const end = await runWithRestarts<{ crashed: boolean; ms: number }>({
+      run: () => this.runOnce(dir),
+      crashed: (outcome) => outcome.crashed,
+      wasStable: (outcome) => outcome.ms >= STABLE_RUN_MS,
+      beforeRestart: async () => o.onRestart?.(),
+    }, { maxRestarts: o.maxRestarts, backoffBaseMs: o.restartBackoffMs, backoffMaxMs: MAX_BACKOFF_MS }, this.stopper.signal);
+    if (end.kind === 'ran' && end.outcome.crashed && !this.stopper.signal.aborted) {
+      this.logger.error({ restarts: end.restarts }, 'preview ffmpeg keeps failing: no more previews for this stream (it goes on)');
+    }
+  }
+
+  private async runOnce(dir: string): Promise<{ crashed: boolean; ms: number }> {
+    const o = this.options;
+    const started = Date.now();
+    const ffmpeg = new FfmpegRun(o.ffmpegPath, keyframePreviewArgs(this.settings, dir, this.count), true);
+    const pid = ffmpeg.pid;
+    if (pid !== undefined) o.onChild?.(pid, true);
+    this.current = ffmpeg;
+    ffmpeg.write(flvHeader({ audio: false, video: true }));
+    for (const tag of [this.sequenceHeader, this.lastKeyframe]) if (tag !== null) ffmpeg.write(tag);
+    if (this.stopper.signal.aborted) ffmpeg.endInput();
+    const exit = await ffmpeg.exited;
+    this.current = null;
+    if (pid !== undefined) o.onChild?.(pid, false);
+    await this.recount();
+    if (this.stopper.signal.aborted) return { crashed: false, ms: Date.now() - started };
+    const why = exit.signal ?? `exit code ${exit.code}`;
+    this.logger.warn({ pid, why, stderr: stderrSummary(exit.stderrTail) }, 'preview ffmpeg ended while the stream runs: restarting it');
+    return { crashed: true, ms: Date.now() - started };
+  }
+
+  /** New images are counted as ffmpeg renames them in (inotify), with a timer as a backstop. */
+  private watch(dir: string): void {
+    try {
+      this.watcher = fs.watch(dir, () => void this.recount());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      this.watcher = null;
+    }
+    this.timer = setInterval(() => void this.recount(), POLL_MS);
+    this.timer.unref();
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Counts `{n}.jpg` from the current count on; one count at a time, in order. */
+  private recount(): Promise<void> {
+    const target = this.target;
+    if (target === null) return this.counting;
+    this.counting = this.counting.then(async () => {
+      let count = this.count;
+      while (fs.existsSync(path.join(target.dir, `${count}.jpg`))) count++;
+      if (count === this.count) return;
+      this.count = count;
+      await target.onCount(count);
+    }).catch((err: Error) => this.logger.warn({ err }, 'could not publish the preview count'));
+    return this.counting;
+  }
+}
