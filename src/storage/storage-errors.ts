@@ -4,12 +4,15 @@
  * root) are not the encoder's fault and do not get better with a restart.
  *
  * - `STORAGE_FULL` (close reason `storage-full`): ENOSPC, EDQUOT.
- * - `STORAGE_ERROR` (close reason `storage-error`): EROFS, EACCES, EPERM, a `StoragePathError`.
+ * - `STORAGE_ERROR` (close reason `storage-error`): EROFS, EACCES, EPERM, a `StoragePathError`;
+ *   ENOENT / ENOTDIR from a write of castline's (a folder it made was removed, moved or replaced
+ *   under it mid-write — e.g. while being swapped for a symlink).
  *
  * Classified once, where the error happens (a write of castline's, or ffmpeg's stderr); the
  * message names the path and the free space, so the one log line of the close says both.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { StoragePathError } from './contain';
 
 export type StorageFaultCode = 'STORAGE_FULL' | 'STORAGE_ERROR';
@@ -21,6 +24,8 @@ export interface StorageFault {
 
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
 const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
+/** A folder castline made is not there any more (or is no folder): the storage changed under it. */
+const VANISHED = new Set(['ENOENT', 'ENOTDIR']);
 
 const STDERR: Array<[RegExp, StorageFaultCode, string]> = [
   [/No space left on device/i, 'STORAGE_FULL', 'ENOSPC'],
@@ -45,8 +50,13 @@ export function describeFree(root: string): string {
 }
 
 function fault(code: StorageFaultCode, errno: string, where: string, root: string): StorageFault {
-  const what = code === 'STORAGE_FULL' ? 'output storage full' : 'output storage not writable';
+  const what = code === 'STORAGE_FULL' ? 'output storage full' : VANISHED.has(errno) ? 'output folder removed or replaced' : 'output storage not writable';
   return { code, message: `${what} (${errno}) writing ${where}; ${describeFree(root)}` };
+}
+
+function isUnder(file: string, root: string): boolean {
+  const relative = path.relative(path.resolve(root), path.resolve(file));
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
 /** The storage fault an error from a file operation under `root` is, or null when it is something else. */
@@ -57,6 +67,8 @@ export function storageFaultOf(err: unknown, root: string): StorageFault | null 
   const where = typeof e?.path === 'string' ? e.path : root;
   if (FULL.has(code)) return fault('STORAGE_FULL', code, where, root);
   if (UNWRITABLE.has(code)) return fault('STORAGE_ERROR', code, where, root);
+  // Only for a path of the output: a missing program or input (spawn's ENOENT) is no storage fault.
+  if (VANISHED.has(code) && isUnder(where, root)) return fault('STORAGE_ERROR', code, where, root);
   return null;
 }
 
