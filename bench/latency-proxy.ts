@@ -16,7 +16,8 @@ export class FirstByteProxy {
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {
+  /** `recordFrames`: each connection's tap also records every H.264 frame's arrival (glass-to-glass bench). */
+  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1', private readonly recordFrames = false) {
     this.server = net.createServer((client) => {
       client.setNoDelay(true);
       const upstream = net.connect({ port: this.targetPort, host: this.targetHost });
@@ -28,6 +29,7 @@ export class FirstByteProxy {
       }
       client.once('data', () => this.firstBytes.push(Date.now()));
       const tap = new RtmpTap();
+      tap.recordFrames = this.recordFrames;
       this.taps.push(tap);
       client.on('data', (data: Buffer) => tap.push(data));
       client.pipe(upstream);

@@ -18,7 +18,7 @@ interface ChunkStream {
   extended: boolean;
   /** Payload bytes of the current message received so far. */
   received: number;
-  /** First bytes of the current message (enough for the FLV video tag header). */
+  /** First bytes of the current message (enough for the FLV video tag header and its composition time). */
   head: number[];
 }
 
@@ -29,8 +29,16 @@ export interface KeyframeArrival {
   at: number;
 }
 
+export interface FrameArrival extends KeyframeArrival {
+  /** Presentation time (ms): the RTMP timestamp plus the AVC composition time offset. */
+  pts: number;
+}
+
 export class RtmpTap {
   readonly keyframes: KeyframeArrival[] = [];
+  /** Every H.264 frame (AVC NAL-unit message) with its arrival time; filled only when `recordFrames`. */
+  readonly frames: FrameArrival[] = [];
+  recordFrames = false;
   private buffer: Buffer = Buffer.alloc(0);
   private skip = HANDSHAKE_BYTES;
   private chunkSize = 128;
@@ -103,7 +111,7 @@ export class RtmpTap {
       }
       cs.head = [];
     }
-    for (let i = 0; i < payload && cs.head.length < 4; i++) cs.head.push(b[pos + i]!);
+    for (let i = 0; i < payload && cs.head.length < 5; i++) cs.head.push(b[pos + i]!);
     cs.received += payload;
     this.streams.set(csid, cs);
     this.buffer = b.subarray(pos + payload);
@@ -122,6 +130,10 @@ export class RtmpTap {
       const keyframe = cs.head[0]! >> 4 === 1;
       const nalus = (cs.head[0]! & 0x0f) !== 7 || cs.head[1] === 1;
       if (keyframe && nalus) this.keyframes.push({ timestamp: cs.timestamp, at: now });
+      if (this.recordFrames && (cs.head[0]! & 0x0f) === 7 && cs.head[1] === 1 && cs.head.length === 5) {
+        const cts = ((cs.head[2]! << 16) | (cs.head[3]! << 8) | cs.head[4]!) << 8 >> 8; // SI24
+        this.frames.push({ timestamp: cs.timestamp, pts: cs.timestamp + cts, at: now });
+      }
     }
   }
 }
