@@ -19,6 +19,18 @@ import { decodeFrames, makeFlv, tempDir, type DecodedFrame } from '../packaging/
 const videoPts = (frames: DecodedFrame[]) => frames.filter((f) => f.stream === 0).map((f) => Math.round(f.pts * 1000));
 const audioPts = (frames: DecodedFrame[]) => frames.filter((f) => f.stream === 1).map((f) => f.pts);
 
+/** What castline recorded decodes to the source's frames at the source's times, audio at the same offset. */
+function expectSameTimestamps(recording: string, source: string): void {
+  const ours = decodeFrames(recording);
+  const theirs = decodeFrames(source);
+  expect(videoPts(ours)).to.deep.equal(videoPts(theirs));
+  const a = audioPts(ours);
+  const b = audioPts(theirs);
+  expect(a.length).to.equal(b.length);
+  expect(a[0]! - videoPts(ours)[0]! / 1000).to.be.closeTo(b[0]! - videoPts(theirs)[0]! / 1000, 0.001);
+  expect(a.at(-1)!).to.be.closeTo(b.at(-1)!, 0.002);
+}
+
 describe('end to end: RTMP passthrough packaged without ffmpeg (CMAF + LL-HLS)', function () {
   this.timeout(90_000);
   let app: AppServer;
@@ -63,14 +75,20 @@ describe('end to end: RTMP passthrough packaged without ffmpeg (CMAF + LL-HLS)',
     const master = fs.readFileSync(path.join(castline.dataDir, 'hls', 'ptch', streamId, 'master.m3u8'), 'utf8');
     expect(master).to.match(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
 
-    const ours = decodeFrames(path.join(dir, 'vod-0.m3u8'));
-    const theirs = decodeFrames(source);
-    expect(videoPts(ours)).to.deep.equal(videoPts(theirs));
-    const a = audioPts(ours);
-    const b = audioPts(theirs);
-    expect(a.length).to.equal(b.length);
-    expect(a[0]! - videoPts(ours)[0]! / 1000).to.be.closeTo(b[0]! - videoPts(theirs)[0]! / 1000, 0.001);
-    expect(a.at(-1)!).to.be.closeTo(b.at(-1)!, 0.002);
+    expectSameTimestamps(path.join(dir, 'vod-0.m3u8'), source);
+  });
+
+  it('an OBS-like 1080p60 source (B-frames, 2 s keyframes, AAC 48 kHz): every frame time and the A/V offset kept, no ffmpeg', async function () {
+    this.timeout(120_000);
+    const hd = makeFlv(media, { name: 'obs-1080p60.flv', seconds: 3, width: 1920, height: 1080, fps: 60, gop: 120, bframes: 2, sampleRate: 48000 });
+    const publisher = publishFile(`rtmp://127.0.0.1:${castline.rtmpPort}/pthd/good-key`, hd);
+    const live = (await waitUntil(() => app.delivered().find((h) => h['x-streaming-channel'] === 'pthd' && h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000))!;
+    expect(String(live['x-index-file'])).to.match(/\/1920x1080-60\/live\.m3u8$/);
+    expect(processesMentioning(`127.0.0.1:${castline.rtmpPort}/pthd`).filter((l) => !l.includes(hd))).to.deep.equal([]);
+    expect((await publisher.exited).code, publisher.stderr()).to.equal(0);
+    const streamId = String(live['x-streaming-id']);
+    await waitUntil(() => app.delivered().some((h) => h['x-event-type'] === 'stream-closed' && h['x-streaming-id'] === streamId), 'stream-closed', 30_000);
+    expectSameTimestamps(path.join(castline.dataDir, path.dirname(String(live['x-index-file'])), 'vod-0.m3u8'), hd);
   });
 
   it('POST /commands/close ends a passthrough stream: publisher disconnected, last segment flushed, ENDLIST, close-command', async () => {
