@@ -144,3 +144,38 @@ export async function expectRejected(url: string): Promise<{ status: number; jso
   ]);
   return { status: result.status, json: JSON.parse(result.body) as { error: string; code: string } };
 }
+
+/** A message whose first 4 bytes are its sequence number (order checks), `size` bytes in all. */
+export function msg(seq: number, size = 1000): Buffer {
+  const b = Buffer.alloc(size, seq % 256);
+  b.writeUInt32BE(seq, 0);
+  return b;
+}
+
+/**
+ * The protocol suites' set-up: a fresh server per test (`suite.srv`), and `suite.client(path)`
+ * opening a WS client that is terminated after the test.
+ */
+export function serverPerTest(config: IngestConfig): { readonly srv: TestServer; client(path: string, options?: WebSocket.ClientOptions): Client } {
+  let current: TestServer | null = null;
+  const open: Client[] = [];
+  beforeEach(async () => {
+    current = await startServer(config);
+  });
+  afterEach(async () => {
+    for (const c of open.splice(0)) c.ws.terminate();
+    await current?.close();
+    current = null;
+  });
+  return {
+    get srv(): TestServer {
+      if (current === null) throw new Error('the server exists only during a test');
+      return current;
+    },
+    client(path, options = {}) {
+      const c = new Client(this.srv.url(path), options);
+      open.push(c);
+      return c;
+    },
+  };
+}

@@ -1,49 +1,30 @@
 /** WS ingest protocol, end to end: real uWS server, real `ws` clients, fake coordinator. */
 import { expect } from 'chai';
 import type { PublishDecision } from '../../../src/domain/stream';
-import { Client, expectRejected, sleep, startServer, testConfig, until, type TestServer } from './ws-helpers';
-
-const msg = (seq: number, size = 1000) => {
-  const b = Buffer.alloc(size, seq % 256);
-  b.writeUInt32BE(seq, 0);
-  return b;
-};
+import { Client, expectRejected, msg, serverPerTest, sleep, startServer, testConfig, until, type TestServer } from './ws-helpers';
 
 describe('ws ingest: protocol', function () {
   this.timeout(30_000);
-  let srv: TestServer;
-  const open: Client[] = [];
-  const client = (path: string, options = {}) => {
-    const c = new Client(srv.url(path), options);
-    open.push(c);
-    return c;
-  };
-
-  beforeEach(async () => {
-    srv = await startServer(testConfig({ gopCacheBytes: 10_000, wsMaxMessageBytes: 64 * 1024 }, 16));
-  });
-  afterEach(async () => {
-    for (const c of open.splice(0)) c.ws.terminate();
-    await srv.close();
-  });
+  const suite = serverPerTest(testConfig({ gopCacheBytes: 10_000, wsMaxMessageBytes: 64 * 1024 }, 16));
+  const client = (path: string, options = {}) => suite.client(path, options);
 
   it('leaves plain HTTP requests to the app routes', async () => {
-    const root = await fetch(`http://127.0.0.1:${srv.port}/`, { headers: { connection: 'close' } });
+    const root = await fetch(`http://127.0.0.1:${suite.srv.port}/`, { headers: { connection: 'close' } });
     expect(root.status).to.equal(200);
     expect(await root.text()).to.equal('castline');
-    const plain = await fetch(`http://127.0.0.1:${srv.port}/ch/key/publish`, { headers: { connection: 'close' } });
+    const plain = await fetch(`http://127.0.0.1:${suite.srv.port}/ch/key/publish`, { headers: { connection: 'close' } });
     expect(plain.status).to.equal(404);
     expect(await plain.text()).to.equal('api fallback');
-    expect(srv.coordinator.requests).to.have.length(0);
+    expect(suite.srv.coordinator.requests).to.have.length(0);
   });
 
   it('refuses bad channel, key, kind and shape with 404 JSON before the upgrade', async () => {
     for (const path of ['/bad.ch/k/publish', `/${'c'.repeat(17)}/k/publish`, '/c/k$/receive', `/c/${'k'.repeat(17)}/probe`, '/c/k/play', '/c/k/publish/x', '/c/k']) {
-      const r = await expectRejected(srv.url(path));
+      const r = await expectRejected(suite.srv.url(path));
       expect(r.status, path).to.equal(404);
       expect(r.json.error, path).to.be.a('string').and.not.empty;
     }
-    expect(srv.coordinator.requests).to.have.length(0);
+    expect(suite.srv.coordinator.requests).to.have.length(0);
   });
 
   it('publishes: waiting, late, clear-cache and probe receivers get what the protocol promises', async () => {
@@ -51,10 +32,10 @@ describe('ws ingest: protocol', function () {
     await early.opened;
     const pub = client('/live/secret/publish');
     await pub.opened;
-    const req = srv.coordinator.requests[0]!;
+    const req = suite.srv.coordinator.requests[0]!;
     expect(req).to.include({ channel: 'live', key: 'secret', userIp: '127.0.0.1', ingest: 'WS', serverId: 7 });
-    expect(req.source).to.deep.equal({ type: 'WS', uri: `ws://127.0.0.1:${srv.port}/live/secret` });
-    const streamId = srv.coordinator.live.get('live')!.streamId;
+    expect(req.source).to.deep.equal({ type: 'WS', uri: `ws://127.0.0.1:${suite.srv.port}/live/secret` });
+    const streamId = suite.srv.coordinator.live.get('live')!.streamId;
 
     for (let i = 0; i < 30; i++) pub.send(msg(i)); // header + 29 chunks; cache holds ~10 kB
     await pub.flush();
@@ -84,21 +65,21 @@ describe('ws ingest: protocol', function () {
 
     pub.ws.close(1000);
     for (const r of [early, late, encoder, after]) expect((await r.closed).code).to.equal(1000);
-    await srv.coordinator.goneOf(streamId);
-    await until(() => srv.ingest.stats().connections === 0, 5000, 'all closed');
+    await suite.srv.coordinator.goneOf(streamId);
+    await until(() => suite.srv.ingest.stats().connections === 0, 5000, 'all closed');
   });
 
   it('a refused key gets 403 and no media reaches a waiting receiver', async () => {
-    srv.coordinator.decide = (r) => srv.coordinator.refuse('KEY_REFUSED', `key refused for ${r.channel}`);
+    suite.srv.coordinator.decide = (r) => suite.srv.coordinator.refuse('KEY_REFUSED', `key refused for ${r.channel}`);
     const waiting = client('/ch/bad/receive');
     await waiting.opened;
-    const r = await expectRejected(srv.url('/ch/bad/publish'));
+    const r = await expectRejected(suite.srv.url('/ch/bad/publish'));
     expect(r.status).to.equal(403);
     expect(r.json).to.deep.equal({ error: 'key refused for ch', code: 'KEY_REFUSED' });
     await sleep(200);
     expect(waiting.binary).to.have.length(0);
     expect(waiting.isClosed).to.equal(false);
-    expect(srv.ingest.stats()).to.include({ publishers: 0, waitingReceivers: 1 });
+    expect(suite.srv.ingest.stats()).to.include({ publishers: 0, waitingReceivers: 1 });
   });
 
   it('maps every refusal code to its HTTP status', async () => {
@@ -109,23 +90,23 @@ describe('ws ingest: protocol', function () {
       [{ accepted: false, code: 'SHUTTING_DOWN', message: 'x' }, 503],
     ];
     for (const [decision, status] of expected) {
-      srv.coordinator.decide = () => decision;
-      expect((await expectRejected(srv.url('/c/k/publish'))).status).to.equal(status);
+      suite.srv.coordinator.decide = () => decision;
+      expect((await expectRejected(suite.srv.url('/c/k/publish'))).status).to.equal(status);
     }
-    srv.coordinator.decide = () => Promise.reject(new Error('coordinator bug'));
-    expect((await expectRejected(srv.url('/c/k/publish'))).status).to.equal(500);
+    suite.srv.coordinator.decide = () => Promise.reject(new Error('coordinator bug'));
+    expect((await expectRejected(suite.srv.url('/c/k/publish'))).status).to.equal(500);
   });
 
   it('refuses a second publisher on a live channel (403) without asking the coordinator', async () => {
     const pub = client('/ch/k/publish');
     await pub.opened;
-    const r = await expectRejected(srv.url('/ch/k/publish'));
+    const r = await expectRejected(suite.srv.url('/ch/k/publish'));
     expect(r.status).to.equal(403);
     expect(r.json.code).to.equal('CHANNEL_BUSY');
-    expect(srv.coordinator.requests).to.have.length(1);
+    expect(suite.srv.coordinator.requests).to.have.length(1);
     // a channel live elsewhere in the cluster: the coordinator says busy
-    srv.coordinator.decide = (req) => (req.channel === 'other' ? srv.coordinator.refuse('CHANNEL_BUSY') : srv.coordinator.accept(req));
-    expect((await expectRejected(srv.url('/other/k/publish'))).status).to.equal(403);
+    suite.srv.coordinator.decide = (req) => (req.channel === 'other' ? suite.srv.coordinator.refuse('CHANNEL_BUSY') : suite.srv.coordinator.accept(req));
+    expect((await expectRejected(suite.srv.url('/other/k/publish'))).status).to.equal(403);
   });
 
   it('receivers with the wrong key: 403 while live, ERROR when the publisher arrives', async () => {
@@ -137,7 +118,7 @@ describe('ws ingest: protocol', function () {
     const closed = await waitingBad.closed;
     expect(waitingBad.texts).to.deep.equal(['ERROR: Invalid streaming key']);
     expect(closed.code).to.equal(1008);
-    const r = await expectRejected(srv.url('/ch/wrong/probe'));
+    const r = await expectRejected(suite.srv.url('/ch/wrong/probe'));
     expect(r.status).to.equal(403);
     pub.send(msg(1));
     await until(() => waitingGood.binary.length === 1, 5000, 'good receiver');
@@ -158,12 +139,12 @@ describe('ws ingest: protocol', function () {
   it('oversized message: ERROR then close 1009; publisherGone reported', async () => {
     const pub = client('/ch/k/publish');
     await pub.opened;
-    const streamId = srv.coordinator.live.get('ch')!.streamId;
+    const streamId = suite.srv.coordinator.live.get('ch')!.streamId;
     pub.send(Buffer.alloc(64 * 1024 + 1));
     const closed = await pub.closed;
     expect(pub.texts).to.deep.equal([`ERROR: Message too large (65537 bytes, limit 65536)`]);
     expect(closed.code).to.equal(1009);
-    await srv.coordinator.goneOf(streamId);
+    await suite.srv.coordinator.goneOf(streamId);
     // beyond twice the limit uWS drops the TCP connection without a word (1006)
     const pub2 = client('/ch/k/publish');
     await pub2.opened;
@@ -197,54 +178,54 @@ describe('ws ingest: protocol', function () {
     const pub = client('/ch/k/publish');
     const rec = client('/ch/k/receive');
     await Promise.all([pub.opened, rec.opened]);
-    const entry = srv.coordinator.live.get('ch')!;
+    const entry = suite.srv.coordinator.live.get('ch')!;
     entry.request.disconnect('close-command');
     entry.request.disconnect('close-command'); // idempotent
     const closed = await pub.closed;
     expect(pub.texts).to.deep.equal(['ERROR: Stream closed (close-command)']);
     expect(closed.code).to.equal(1000);
     expect((await rec.closed).code).to.equal(1000);
-    await srv.coordinator.goneOf(entry.streamId);
-    expect(srv.coordinator.goneIds().filter((id) => id === entry.streamId)).to.have.length(1);
+    await suite.srv.coordinator.goneOf(entry.streamId);
+    expect(suite.srv.coordinator.goneIds().filter((id) => id === entry.streamId)).to.have.length(1);
   });
 
   it('a client aborting during key verification does not leak the session', async () => {
     let release: () => void = () => undefined;
     const decided = new Promise<void>((r) => (release = r));
     let streamId = '';
-    srv.coordinator.decide = async (req) => {
+    suite.srv.coordinator.decide = async (req) => {
       await decided;
-      const d = srv.coordinator.accept(req);
+      const d = suite.srv.coordinator.accept(req);
       if (d.accepted) streamId = d.streamId;
       return d;
     };
     const pub = client('/ch/k/publish');
-    await until(() => srv.coordinator.requests.length === 1, 5000, 'publish request');
-    expect(srv.ingest.stats().pendingPublishes).to.equal(1);
+    await until(() => suite.srv.coordinator.requests.length === 1, 5000, 'publish request');
+    expect(suite.srv.ingest.stats().pendingPublishes).to.equal(1);
     pub.ws.terminate();
     await sleep(100);
     release();
-    await until(() => streamId !== '' && srv.coordinator.goneIds().includes(streamId), 5000, 'publisherGone after abort');
-    expect(srv.coordinator.live.size).to.equal(0);
-    srv.coordinator.decide = (req) => srv.coordinator.accept(req);
+    await until(() => streamId !== '' && suite.srv.coordinator.goneIds().includes(streamId), 5000, 'publisherGone after abort');
+    expect(suite.srv.coordinator.live.size).to.equal(0);
+    suite.srv.coordinator.decide = (req) => suite.srv.coordinator.accept(req);
     const again = client('/ch/k/publish');
     await again.opened;
   });
 
   it('close(): answers pending publishes 503, ends sockets with 1001, refuses new ones; idempotent', async () => {
-    srv.coordinator.decide = () => new Promise<PublishDecision>(() => undefined); // never decides
-    const pendingPub = new Client(srv.url('/a/k/publish'));
-    srv.coordinator.decide = (req) => (req.channel === 'a' ? new Promise<PublishDecision>(() => undefined) : srv.coordinator.accept(req));
+    suite.srv.coordinator.decide = () => new Promise<PublishDecision>(() => undefined); // never decides
+    const pendingPub = new Client(suite.srv.url('/a/k/publish'));
+    suite.srv.coordinator.decide = (req) => (req.channel === 'a' ? new Promise<PublishDecision>(() => undefined) : suite.srv.coordinator.accept(req));
     const pub = client('/b/k/publish');
     const rec = client('/b/k/receive');
     await Promise.all([pub.opened, rec.opened]);
-    await until(() => srv.ingest.stats().pendingPublishes === 1, 5000, 'pending');
-    await srv.ingest.close();
-    await srv.ingest.close();
+    await until(() => suite.srv.ingest.stats().pendingPublishes === 1, 5000, 'pending');
+    await suite.srv.ingest.close();
+    await suite.srv.ingest.close();
     expect((await pendingPub.rejected).status).to.equal(503);
     expect((await pub.closed).code).to.equal(1001);
     expect((await rec.closed).code).to.equal(1001);
-    expect((await expectRejected(srv.url('/c/k/receive'))).status).to.equal(503);
+    expect((await expectRejected(suite.srv.url('/c/k/receive'))).status).to.equal(503);
   });
 
   it('per-publisher isolation: bad input elsewhere never disturbs a live stream', async () => {
@@ -254,9 +235,9 @@ describe('ws ingest: protocol', function () {
     let seq = 0;
     const timer = setInterval(() => pub.send(msg(seq++, 2000)), 5);
     try {
-      await expectRejected(srv.url('/bad$/k/publish'));
-      await expectRejected(srv.url('/good/wrongkey/receive'));
-      await expectRejected(srv.url('/good/k/publish'));
+      await expectRejected(suite.srv.url('/bad$/k/publish'));
+      await expectRejected(suite.srv.url('/good/wrongkey/receive'));
+      await expectRejected(suite.srv.url('/good/k/publish'));
       const big = client('/x/k/publish');
       await big.opened;
       big.send(Buffer.alloc(100_000));

@@ -8,13 +8,7 @@ import { expect } from 'chai';
 import type { PublishDecision } from '../../../src/domain/stream';
 import type { WsBytesListener } from '../../../src/ingest/ws/ws-ingest.types';
 import { accept, deferredDecider } from '../../fakes/publish-sink';
-import { Client, sleep, startServer, testConfig, until, type TestServer } from './ws-helpers';
-
-const msg = (seq: number, size = 1000) => {
-  const b = Buffer.alloc(size, seq % 256);
-  b.writeUInt32BE(seq, 0);
-  return b;
-};
+import { msg, serverPerTest, sleep, testConfig, until } from './ws-helpers';
 
 /** Records what a reader gets (copies: the chunks are only valid during the call). */
 function reader(): WsBytesListener & { chunks: Buffer[]; ended: boolean; seqs(): number[] } {
@@ -34,30 +28,17 @@ function reader(): WsBytesListener & { chunks: Buffer[]; ended: boolean; seqs():
 
 describe('ws ingest: in-process readers', function () {
   this.timeout(30_000);
-  let srv: TestServer;
-  const open: Client[] = [];
-  const client = (path: string) => {
-    const c = new Client(srv.url(path));
-    open.push(c);
-    return c;
-  };
-
-  beforeEach(async () => {
-    srv = await startServer(testConfig({ gopCacheBytes: 10_000, wsMaxMessageBytes: 64 * 1024 }, 16));
-  });
-  afterEach(async () => {
-    for (const c of open.splice(0)) c.ws.terminate();
-    await srv.close();
-  });
+  const suite = serverPerTest(testConfig({ gopCacheBytes: 10_000, wsMaxMessageBytes: 64 * 1024 }, 16));
+  const client = (path: string, options = {}) => suite.client(path, options);
 
   it('subscribed while the key is verified: every byte from the first; releaseHeld empties the cache; unsubscribe stops it', async () => {
     const local = reader();
     let streamId = '';
-    srv.coordinator.decide = (request) => {
+    suite.srv.coordinator.decide = (request) => {
       const decision = accept(request) as Extract<PublishDecision, { accepted: true }>;
       streamId = decision.streamId;
       // The stream's job starts before the ingest hears the decision, as the coordinator does it.
-      expect(srv.ingest.subscribeBytes('loc', streamId, local)).to.not.equal(null);
+      expect(suite.srv.ingest.subscribeBytes('loc', streamId, local)).to.not.equal(null);
       return decision;
     };
     const pub = client('/loc/k/publish');
@@ -66,15 +47,15 @@ describe('ws ingest: in-process readers', function () {
     await pub.flush();
     await until(() => local.chunks.length === 30, 5000, 'the local reader');
     expect(local.seqs()).to.deep.equal(Array.from({ length: 30 }, (_, i) => i));
-    expect(srv.ingest.stats().receivers).to.equal(1);
+    expect(suite.srv.ingest.stats().receivers).to.equal(1);
 
     // Before the release a late receiver gets the held chunks; after it, only the header and live ones.
     const second = reader();
-    const sub2 = srv.ingest.subscribeBytes('loc', streamId, second)!;
+    const sub2 = suite.srv.ingest.subscribeBytes('loc', streamId, second)!;
     expect(second.seqs()).to.deep.equal([0, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
     sub2.releaseHeld();
     const third = reader();
-    const sub3 = srv.ingest.subscribeBytes('loc', streamId, third)!;
+    const sub3 = suite.srv.ingest.subscribeBytes('loc', streamId, third)!;
     expect(third.seqs()).to.deep.equal([0]);
     sub2.unsubscribe();
     pub.send(msg(30));
@@ -89,18 +70,18 @@ describe('ws ingest: in-process readers', function () {
   });
 
   it('no such publish → null; a publish that never opens (client gone during verification) ends the waiting reader', async () => {
-    expect(srv.ingest.subscribeBytes('none', 'x', reader())).to.equal(null);
+    expect(suite.srv.ingest.subscribeBytes('none', 'x', reader())).to.equal(null);
     const pub = client('/live/k/publish');
     await pub.opened;
-    expect(srv.ingest.subscribeBytes('live', 'another-stream', reader())).to.equal(null);
+    expect(suite.srv.ingest.subscribeBytes('live', 'another-stream', reader())).to.equal(null);
 
     const deferred = deferredDecider();
-    srv.coordinator.decide = deferred.decide;
+    suite.srv.coordinator.decide = deferred.decide;
     const gone = client('/gone/k/publish');
     await until(() => deferred.pending() === 1, 5000, 'verification under way');
     const local = reader();
     const decision = accept() as Extract<PublishDecision, { accepted: true }>;
-    expect(srv.ingest.subscribeBytes('gone', decision.streamId, local)).to.not.equal(null);
+    expect(suite.srv.ingest.subscribeBytes('gone', decision.streamId, local)).to.not.equal(null);
     gone.ws.terminate();
     await sleep(100);
     deferred.release(decision);
