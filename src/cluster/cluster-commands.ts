@@ -10,7 +10,7 @@ import { CLOSE_REASONS, type CloseReason } from '../domain/stream';
 import type { Logger } from '../logging/logger';
 import type { NodeRecord } from './cluster.types';
 import { KEYS } from './keys';
-import { appendMail, type MailMessage } from './mailbox';
+import { appendMail, execAll, type MailMessage } from './mailbox';
 
 /** A close command, as it travels in the nodes' mailboxes. */
 export type CloseMessage = Extract<MailMessage, { type: 'close' }>;
@@ -67,16 +67,16 @@ export class ClusterCommands {
 
   /**
    * Every live node closes its sessions of `channel` (`*`) or the one with `streamId`: the command
-   * is appended to each node's mailbox in one transaction (a node briefly cut off from Redis reads
+   * is appended to each node's mailbox in one pipeline (a node briefly cut off from Redis reads
    * it when it reconnects; a node whose record expired has had its sessions closed as `node-lost`).
    */
   async close(channel: string, streamId: string, reason: CloseReason = 'close-command'): Promise<void> {
     const message: CloseMessage = { type: 'close', channel, streamId, reason };
     const nodes = await this.#live();
     try {
-      const tx = this.redis.multi();
-      for (const node of nodes) appendMail(tx, node.id, message);
-      await tx.exec();
+      const pipeline = this.redis.pipeline();
+      for (const node of nodes) appendMail(pipeline, node.id, message);
+      await execAll(pipeline);
     } catch (err) {
       throw this.#unavailable(err);
     }

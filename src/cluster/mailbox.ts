@@ -30,9 +30,14 @@ const READ_BLOCK_MS = 1000;
 const RETRY_MS = 500;
 const MAX_ENTRIES = 10_000;
 
-/** Appends `message` to the mailbox of node `to` inside a transaction or pipeline (sends to many nodes at once). */
-export function appendMail(tx: ChainableCommander, to: string, message: MailMessage): ChainableCommander {
-  return tx.xadd(KEYS.mailbox(to), 'MAXLEN', '~', MAX_ENTRIES, '*', 'm', JSON.stringify(message));
+/** Appends `message` to the mailbox of node `to`: on the connection, or queued in a pipeline (sends to many nodes at once). */
+export function appendMail<T extends Pick<Redis, 'xadd'> | ChainableCommander>(redis: T, to: string, message: MailMessage): ReturnType<T['xadd']> {
+  return redis.xadd(KEYS.mailbox(to), 'MAXLEN', '~', MAX_ENTRIES, '*', 'm', JSON.stringify(message)) as ReturnType<T['xadd']>;
+}
+
+/** Runs a pipeline; rejects with the first command's error (ioredis resolves `exec()` with per-command errors). */
+export async function execAll(pipeline: ChainableCommander): Promise<void> {
+  for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
 }
 
 export class Mailbox {
@@ -62,7 +67,7 @@ export class Mailbox {
     let failures = 0;
     while (queue.length > 0 && !this.#closed) {
       try {
-        await appendMail(this.redis.multi(), to, queue[0]!).exec();
+        await appendMail(this.redis, to, queue[0]!);
         queue.shift();
         failures = 0;
       } catch (err) {

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import type Redis from 'ioredis';
 import type { NodeRecord } from '../../src/cluster/cluster.types';
 import { ClusterCommands, isCloseMessage } from '../../src/cluster/cluster-commands';
+import { KEYS } from '../../src/cluster/keys';
 import { Mailbox, type MailMessage } from '../../src/cluster/mailbox';
 import { connectRedis, redisClient } from '../../src/cluster/redis-connection';
 import { createLogger } from '../../src/logging/logger';
@@ -50,6 +51,14 @@ describe('cluster: close commands in the mailboxes (real Redis)', function () {
     for (const got of [x, y]) expect(got).to.deep.equal([{ type: 'close', channel: 'ch', streamId: 'stream-1', reason: 'close-command' }]);
     await sleep(300);
     expect(x).to.have.length(1);
+    expect(y).to.have.length(1);
+  });
+
+  it('a mailbox the command cannot be appended to (a key of another type): the close is refused, not reported sent', async () => {
+    await client.set(KEYS.mailbox('node-broken'), 'not a stream');
+    const commands = new ClusterCommands(async () => [record('node-broken')], client, log);
+    const outcome = await commands.close('ch', 'stream-4').then(() => 'sent', (err: { code?: string }) => err.code);
+    expect(outcome).to.equal('CLUSTER_UNAVAILABLE');
   });
 
   it('a node whose Redis connection is cut when the command is sent reads it after reconnecting', async () => {
