@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StoragePathError } from './contain';
+import { isWithin, StoragePathError } from './contain';
 
 export type StorageFaultCode = 'STORAGE_FULL' | 'STORAGE_ERROR';
 
@@ -54,9 +54,10 @@ function fault(code: StorageFaultCode, errno: string, where: string, root: strin
   return { code, message: `${what} (${errno}) writing ${where}; ${describeFree(root)}` };
 }
 
+/** Strictly inside `root` (the root itself is not a write of castline's). */
 function isUnder(file: string, root: string): boolean {
-  const relative = path.relative(path.resolve(root), path.resolve(file));
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+  const [f, r] = [path.resolve(file), path.resolve(root)];
+  return f !== r && isWithin(r, f);
 }
 
 /** The storage fault an error from a file operation under `root` is, or null when it is something else. */

@@ -62,7 +62,11 @@ export class MediaTap {
   push(packet: NmsPacket): void {
     const type = packet.codec_type;
     if (this.ended || (type !== AUDIO && type !== VIDEO && type !== SCRIPT)) return;
-    const tag: TapPacket = { type, timestamp: packet.dts, body: this.arena.copy(packet.data.subarray(0, packet.size)), owned: true };
+    const data = packet.data.subarray(0, packet.size);
+    // Metadata and codec headers are kept for the whole publish: their own small copies, so they never
+    // pin an arena slab (a view would keep a whole slab alive per header, more for each re-sent one).
+    const lasting = type === SCRIPT || packet.flags === AUDIO_HEADER || packet.flags === VIDEO_HEADER;
+    const tag: TapPacket = { type, timestamp: packet.dts, body: lasting ? Buffer.from(data) : this.arena.copy(data), owned: true };
     if (type === SCRIPT) {
       this.metadata = tag;
       return;
