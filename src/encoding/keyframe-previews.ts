@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PreviewSettings } from '../domain/settings';
 import type { Logger } from '../logging/logger';
+import { FLV_VIDEO } from '../packaging/flv-tag';
 import { flvHeader, flvTag } from '../packaging/flv-writer';
 import { previewArgs } from './ffmpeg-args';
 import { globalArgs, stderrSummary } from './ffmpeg-console';
@@ -31,7 +32,6 @@ import { FfmpegRun } from './ffmpeg-run';
 import type { FlvPacket } from './passthrough.types';
 import { runWithRestarts } from './restart-loop';
 
-const VIDEO = 9;
 const AVC = 7;
 /** A run this long counts as stable: the restart count starts over. */
 const STABLE_RUN_MS = 60_000;
@@ -89,10 +89,10 @@ export class KeyframePreviews {
   /** Every FLV tag of the stream, in order, from its start (kept: the sequence header and the last keyframe). */
   packet(packet: FlvPacket): void {
     const b = packet.body;
-    if (packet.type !== VIDEO || b.length < 2 || (b[0]! & 0x0f) !== AVC) return;
+    if (packet.type !== FLV_VIDEO || b.length < 2 || (b[0]! & 0x0f) !== AVC) return;
     const sequenceHeader = b[1] === 0;
     if (!sequenceHeader && !(b[0]! >> 4 === 1 && b[1] === 1)) return;
-    const tag = flvTag(VIDEO, packet.timestamp, b);
+    const tag = flvTag(FLV_VIDEO, packet.timestamp, b);
     if (sequenceHeader) this.sequenceHeader = tag;
     else this.lastKeyframe = tag;
     const ffmpeg = this.current;

@@ -69,11 +69,6 @@ export class PackagingEncoder implements Encoder {
     return this.options.pool.active + this.passthroughs.size;
   }
 
-  /** The preview ffmpegs of the passthroughs now running. */
-  get childPids(): number[] {
-    return [...this.children];
-  }
-
   /** For the process's `exit` handler: no preview ffmpeg outlives castline. */
   killAllNow(): void {
     signalAll(this.children, 'SIGKILL');

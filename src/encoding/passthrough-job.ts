@@ -174,10 +174,9 @@ export class PassthroughJob implements JobHandle {
     this.store = new PartStore({ windowSegments: o.memorySegments });
     const timing = { partSeconds: o.partSeconds, segmentSeconds: o.hlsTimeSeconds };
     this.release = o.registry.add(ref.channel, ref.streamId, rendition.id, this.store, timing);
-    const store = this.store;
     const onError = (err: Error) => this.finish(storageFaultOf(err, o.storage.root) ?? { code: 'ENCODER_CRASHED', message: `writing the HLS output failed: ${err.message}` });
-    // The store (first in the tee) holds each complete segment as one buffer: the disk writes that one.
-    const disk = new CmafOutputsSink(this.outputs, rendition.id, onError, (msn) => store.segmentData(msn));
+    // The segmenter writes each segment as one buffer: the store keeps views of it, the disk writes it.
+    const disk = new CmafOutputsSink(this.outputs, rendition.id, onError);
     this.segmenter = new Segmenter(new TeeSink(this.store, disk), { ...timing, onWarning: (message) => this.log.warn(message) });
     this.phase = 'packaging';
     o.source.committed?.(ref.channel, ref.streamId);
@@ -240,7 +239,8 @@ export class PassthroughJob implements JobHandle {
     const outputs = this.outputs;
     // The preview ffmpeg is gone (its last image counted) before the end is reported.
     const previewsStopped = this.previews?.stop() ?? Promise.resolve();
-    const written = outputs === null ? previewsStopped : Promise.all([previewsStopped, outputs.end()]).then(() => outputs.flush());
+    // Outputs end after it: its last count is written before ENDLIST, never after the end.
+    const written = outputs === null ? previewsStopped : previewsStopped.then(() => outputs.end()).then(() => outputs.flush());
     void written.catch((err: Error) => this.log.error({ err }, 'could not end the playlists')).then(() => {
       this.onDone();
       this.report(error === null ? { type: 'exited', clean: true } : { type: 'exited', clean: false, error });

@@ -95,7 +95,7 @@ class RenditionPipe {
     const receivedAt = Date.now();
     try {
       for (const tag of this.reader.push(chunk)) {
-        const event = flvTagToMedia(tag.type, tag.timestamp, tag.body, receivedAt);
+        const event = flvTagToMedia(tag.type, tag.timestamp, tag.body, receivedAt, true); // views into pipe chunks Node never reuses
         if (event !== null) this.segmenter.push(event);
       }
     } catch (err) {

@@ -4,10 +4,8 @@
  * framing breaks are reported once through `unreadable`, and nothing more is read from them.
  */
 import { FlvReader, FlvStreamError } from '../packaging/flv-reader';
+import { FLV_AUDIO, FLV_VIDEO } from '../packaging/flv-tag';
 import type { ByteStreamSubscription, FlvMediaSource, FlvPacketListener, PublishedBytes } from './passthrough.types';
-
-const AUDIO = 8;
-const VIDEO = 9;
 
 export class WsFlvSource implements FlvMediaSource {
   /** Open subscriptions by stream id (for `committed`). */
@@ -29,7 +27,7 @@ export class WsFlvSource implements FlvMediaSource {
           const kind = err instanceof FlvStreamError ? err.kind : 'broken';
           return listener.unreadable?.({ kind, message: (err as Error).message });
         }
-        for (const tag of tags) if (tag.type === AUDIO || tag.type === VIDEO) listener.packet(tag);
+        for (const tag of tags) if (tag.type === FLV_AUDIO || tag.type === FLV_VIDEO) listener.packet(tag);
       },
       end: () => listener.end(),
     });
