@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
-import { decodeFile, processesMentioning } from '../encoding/helpers';
+import { decodeFile, processesMentioning, readableSegment } from '../encoding/helpers';
 import type { Browser } from 'playwright-core';
 import { AppServer, type RecordedRequest } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
@@ -18,21 +18,9 @@ import { killWsPublishers, publishWs } from '../helpers/ws-publisher';
 import { killAll, publishFile, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
 import { decodeFrames, makeFlv, tempDir } from '../packaging/media';
 import { ffmpegPath } from '../../src/encoding/binaries';
+import { partLine, preloadHint } from '../helpers/ll-hls';
 
 type Headers = RecordedRequest['headers'];
-
-function hint(playlist: string): { msn: number; part: number } {
-  const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"/.exec(playlist);
-  if (m === null) throw new Error(`no preload hint in\n${playlist}`);
-  return { msn: Number(m[1]), part: Number(m[2]) };
-}
-
-/** init.mp4 + segment `n` of a rendition folder, concatenated into a file ffmpeg can read. */
-function joined(dir: string, n: number, scratch: string): string {
-  const file = path.join(scratch, `${path.basename(dir)}-${n}.mp4`);
-  fs.writeFileSync(file, Buffer.concat([fs.readFileSync(path.join(dir, 'init.mp4')), fs.readFileSync(path.join(dir, `${n}.m4s`))]));
-  return file;
-}
 
 /** Presentation time (s) of the first video frame of a playlist (ffmpeg keeps the segments' own timestamps). */
 const firstVideoPts = (playlist: string): number => Math.min(...decodeFrames(playlist).filter((f) => f.stream === 0).map((f) => f.pts));
@@ -73,11 +61,12 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     expect(text).to.contain('#EXT-X-PART-INF:PART-TARGET=');
     expect(text).to.match(/#EXT-X-PART:DURATION=0\.\d+,URI="\d+\.0\.m4s",INDEPENDENT=YES/);
     expect(text).to.match(/#EXT-X-RENDITION-REPORT:URI="\.\.\/256x144-15\/live\.m3u8"/);
-    const next = hint(text);
+    const next = preloadHint(text);
+    expect(text, 'the hinted part is not listed yet').to.not.match(partLine(next));
     const started = Date.now();
     const held = await fetch(`${playlistUrl}?_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
     expect(held.status).to.equal(200);
-    expect(await held.text()).to.contain(`URI="${next.msn}.${next.part}.m4s"`);
+    expect(await held.text()).to.match(partLine(next));
     expect(Date.now() - started, 'held until the part existed').to.be.within(1, 2000);
     const part = await fetch(playlistUrl.replace('live.m3u8', `${next.msn}.${next.part}.m4s`));
     expect(part.status).to.equal(200);
@@ -105,7 +94,7 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
       expect(list.ended, renditions[i]).to.equal(true);
       expect(list.segments.map((s) => s.uri)).to.deep.equal(list.segments.map((_, n) => `${n}.m4s`));
       expect(list.segments.length, renditions[i]).to.be.greaterThan(1);
-      for (const s of list.segments) decodeFile(ffmpegPath, joined(path.join(base, renditions[i]!), Number.parseInt(s.uri, 10), scratch));
+      for (const s of list.segments) decodeFile(ffmpegPath, readableSegment(path.join(base, renditions[i]!), s.uri));
     }
     // Aligned: the same segments in every rung, each starting at the same media time (within a frame at 15 fps).
     const count = Math.min(...lists.map((l) => l.segments.length));
@@ -136,7 +125,7 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
       expect(list.ended).to.equal(true);
       expect(list.segments.length).to.be.greaterThan(1);
       expect(list.segments.every((s) => s.uri.endsWith('.m4s'))).to.equal(true);
-      for (const s of list.segments) decodeFile(ffmpegPath, joined(dir, Number.parseInt(s.uri, 10), scratch));
+      for (const s of list.segments) decodeFile(ffmpegPath, readableSegment(dir, s.uri));
     }
   });
 
@@ -165,7 +154,7 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     const numbers = disk.segments.map((s) => Number.parseInt(s.uri, 10));
     expect(numbers).to.deep.equal(numbers.map((_, i) => numbers[0]! + i));
     const dir = path.dirname(file);
-    decodeFile(ffmpegPath, joined(dir, numbers[at]!, scratch));
+    decodeFile(ffmpegPath, readableSegment(dir, `${numbers[at]!}.m4s`));
     expect(of(app.delivered(), 'enckill').some((h) => h['x-event-type'] === 'stream-closed')).to.equal(false);
   });
 

@@ -13,15 +13,10 @@ import { startTestCastline, type TestCastline } from '../helpers/castline';
 import { launchHeadlessChromium, playLowLatency } from '../helpers/playwright';
 import { sleep, waitUntil } from '../helpers/wait';
 import { killAll, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
+import { partLine, preloadHint } from '../helpers/ll-hls';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-function hint(playlist: string): { msn: number; part: number } {
-  const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"/.exec(playlist);
-  if (m === null) throw new Error(`no preload hint in\n${playlist}`);
-  return { msn: Number(m[1]), part: Number(m[2]) };
-}
 
 describe('end to end: Low-Latency HLS of a passthrough stream (blocking reload, 200 viewers, hls.js)', function () {
   this.timeout(180_000);
@@ -54,12 +49,13 @@ describe('end to end: Low-Latency HLS of a passthrough stream (blocking reload, 
     expect(text).to.contain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES');
     expect(text).to.match(/#EXT-X-PART:DURATION=0\.\d+,URI="0\.0\.m4s",INDEPENDENT=YES/);
     expect(text).to.match(/#EXT-X-PROGRAM-DATE-TIME:\d{4}-\d\d-\d\dT/);
-    const next = hint(text);
+    const next = preloadHint(text);
+    expect(text, 'the hinted part is not listed yet').to.not.match(partLine(next));
     const started = Date.now();
     const held = await fetch(`${playlistUrl}?_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
     const waited = Date.now() - started;
     expect(held.status).to.equal(200);
-    expect(await held.text()).to.contain(`URI="${next.msn}.${next.part}.m4s"`);
+    expect(await held.text()).to.match(partLine(next));
     expect(waited, 'held until the part was written, at most one part later').to.be.within(1, 1500);
     const part = await fetch(playlistUrl.replace('live.m3u8', `${next.msn}.${next.part}.m4s`));
     expect(part.status).to.equal(200);
@@ -71,14 +67,14 @@ describe('end to end: Low-Latency HLS of a passthrough stream (blocking reload, 
     let answers = 0;
     let failures = 0;
     const viewer = async () => {
-      let next = hint(await (await fetch(playlistUrl)).text());
+      let next = preloadHint(await (await fetch(playlistUrl)).text());
       while (!stop) {
         const res = await fetch(`${playlistUrl}?_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
         if (res.status !== 200) failures++;
         const text = await res.text();
         if (res.status === 200) {
           answers++;
-          next = hint(text);
+          next = preloadHint(text);
         }
       }
     };

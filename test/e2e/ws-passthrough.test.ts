@@ -24,8 +24,14 @@ describe('end to end: WS FLV passthrough packaged without ffmpeg', function () {
   const wsUrl = (p: string) => `ws://127.0.0.1:${castline.httpPort}${p}`;
   const eventsOf = (channel: string) => app.delivered().filter((h) => h['x-streaming-channel'] === channel);
   const closedOf = (channel: string) => waitUntil(() => eventsOf(channel).find((h) => h['x-event-type'] === 'stream-closed'), `${channel} stream-closed`, 40_000);
-  /** ffmpeg processes writing into castline's data folder (the publishers write to a pipe). */
-  const castlineFfmpegs = () => processesMentioning(castline.dataDir);
+  /**
+   * castline's own ffmpeg processes (children of this process): those writing into its data folder
+   * (previews, mpegts) or a rendition pipe (`pipe:3`, encoded fmp4) — the publishers write to stdout.
+   */
+  const castlineFfmpegs = () => {
+    const ours = new Set(descendants(process.pid));
+    return processesMentioning('ffmpeg').filter((l) => ours.has(Number(l.split(' ')[0])) && (l.includes(castline.dataDir) || l.includes('pipe:3')));
+  };
 
   before(async () => {
     app = await new AppServer().start();
@@ -92,7 +98,7 @@ describe('end to end: WS FLV passthrough packaged without ffmpeg', function () {
     expect(frames.filter((f) => f.stream === 0).length).to.be.greaterThan(0);
   });
 
-  it('FLV that breaks while packaged (garbage after 2 s) → stream-closed invalid-media, the publisher is told, no ffmpeg was started', async () => {
+  it('FLV that breaks while packaged (garbage once it is live) → stream-closed invalid-media, the publisher is told, no ffmpeg was started', async () => {
     const pub = publishWs(wsUrl('/wsbad/good-key/publish'), 'flv', 30);
     await waitUntil(() => eventsOf('wsbad').find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 20_000);
     pub.ws.send(Buffer.alloc(4096, 0x41));

@@ -78,9 +78,17 @@ export function decodeFile(ffmpeg: string, file: string): void {
  * A listed segment as a file ffmpeg reads on its own: a `.ts` as it is; a CMAF `.m4s` after its
  * rendition's `init.mp4` (concatenated into a temporary `.mp4`).
  */
+let segmentScratch: string | null = null;
+
 export function readableSegment(dir: string, uri: string): string {
   if (!uri.endsWith('.m4s')) return path.join(dir, uri);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'castline-segment-')), `${uri}.mp4`);
+  if (segmentScratch === null) {
+    const made = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-segment-'));
+    process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
+    segmentScratch = made;
+  }
+  // One scratch folder for the test process (removed at exit), one file per call.
+  const file = path.join(fs.mkdtempSync(path.join(segmentScratch, 'x')), `${uri}.mp4`);
   fs.writeFileSync(file, Buffer.concat([fs.readFileSync(path.join(dir, 'init.mp4')), fs.readFileSync(path.join(dir, uri))]));
   return file;
 }

@@ -16,6 +16,7 @@ import { RtmpIngest } from '../../../src/ingest/rtmp/rtmp-ingest';
 import { silentLogger } from '../../../src/logging/logger';
 import { accept, deferredDecider, FakePublishSink } from '../../fakes/publish-sink';
 import { killAll, play, publishObsLike, sleep, within } from './rtmp-ffmpeg';
+import { waitUntil } from '../../helpers/wait';
 
 type NmsCaches = { rtmpVideoHeader: Buffer | null; rtmpAudioHeader: Buffer | null; rtmpGopCache: Set<Buffer> | null; subscribers: Map<string, unknown> };
 
@@ -94,9 +95,7 @@ describe('ingest/rtmp: lazy fan-out (node-media-server fans out only to players;
     };
     Context.eventEmitter.once('postPlay', onPlay);
     const player = play(url(channel, key), file, true);
-    await within(10_000, 'the player to be admitted', (async () => {
-      while (keyframeAtJoin < 0) await sleep(20);
-    })());
+    await waitUntil(() => keyframeAtJoin >= 0, 'the player to be admitted', 10_000, 20);
     return { player, keyframeAtJoin };
   }
 
@@ -116,9 +115,7 @@ describe('ingest/rtmp: lazy fan-out (node-media-server fans out only to players;
     await sleep(1800);
     first.player.proc.kill('SIGINT');
     await within(10_000, 'the first player to stop', first.player.exited);
-    await within(5000, 'the player to be detached', (async () => {
-      while (broadcast().subscribers.size > 0) await sleep(20);
-    })());
+    await waitUntil(() => broadcast().subscribers.size === 0, 'the player to be detached', 5000, 20);
     await sleep(300);
     expect(broadcast().rtmpGopCache, 'fan-out stopped after the last player left').to.equal(null);
 
@@ -143,9 +140,7 @@ describe('ingest/rtmp: lazy fan-out (node-media-server fans out only to players;
     const publisher = publishObsLike(url('lf2', 'k2'), 4, '320x180', 25);
     await within(10_000, 'the publish request', new Promise((r) => coordinator.events.once('publish', r)));
     const player = play(url('lf2', 'k2'), path.join(dir, 'early.flv'), true);
-    await within(10_000, 'the player to be held', (async () => {
-      while ((ingest.publisherList()[0]?.players ?? 0) === 0) await sleep(20);
-    })());
+    await waitUntil(() => (ingest.publisherList()[0]?.players ?? 0) > 0, 'the player to be held', 10_000, 20);
     decider.release(accept());
     await within(15_000, 'the publisher to finish', publisher.exited);
     await within(10_000, 'the player to end on EOF', player.exited);
