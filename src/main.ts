@@ -217,7 +217,10 @@ function packagingEncoder(
   });
   const killPreviewsOnExit = () => local.killAllNow(); // no preview ffmpeg outlives the process
   process.on('exit', killPreviewsOnExit);
-  cleanups.push(() => void process.off('exit', killPreviewsOnExit));
+  cleanups.push(() => {
+    local.killAllNow(); // streams are over by now: a preview ffmpeg still here is a leftover
+    process.off('exit', killPreviewsOnExit);
+  });
   return local;
 }
 

@@ -76,8 +76,13 @@ export const X264_LIVE_PARAMS: readonly string[] = ['-x264-params', 'rc-lookahea
  */
 export type KeyframePolicy = 'interval' | 'source';
 
+/** Frames: longer than any source GOP castline expects (x264 then never inserts a keyframe itself). */
+const NO_KEYFRAME_INTERVAL = 100_000;
+
 export function keyframeArgs(policy: KeyframePolicy, options: EncodingOptions): string[] {
-  if (policy === 'source') return ['-force_key_frames', 'source', ...(options.videoCodec === 'libx264' ? ['-sc_threshold', '0'] : [])];
+  // x264 also adds a keyframe of its own every `-g` frames (250 by default): a source GOP longer
+  // than that would cut the encoded rungs where the copy rung cannot. So no interval of its own.
+  if (policy === 'source') return ['-force_key_frames', 'source', ...(options.videoCodec === 'libx264' ? ['-sc_threshold', '0', '-g', String(NO_KEYFRAME_INTERVAL)] : [])];
   // Keyframes at every multiple of T in every rendition: segment boundaries align across the ladder.
   return ['-force_key_frames', `expr:gte(t,n_forced*${options.hlsTimeSeconds})`];
 }

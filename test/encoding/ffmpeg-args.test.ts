@@ -44,7 +44,7 @@ describe('ffmpeg command: outputs (segments or FLV pipes) and keyframes', () => 
   it('encoded rungs beside an ORIGINAL copy rung take the source\'s keyframes (no scene-cut keyframes); alone, multiples of HLS_TIME', () => {
     const [copy, encoded] = outputs(buildFfmpegArgs(plan(['ORIGINAL', '320x180-15'], true)));
     expect(copy!.join(' ')).to.contain('-c:v copy').and.not.contain('force_key_frames');
-    expect(encoded!.join(' ')).to.contain('-force_key_frames source -sc_threshold 0');
+    expect(encoded!.join(' ')).to.contain('-force_key_frames source -sc_threshold 0 -g 100000');
     for (const o of outputs(buildFfmpegArgs(plan(['320x180-15', '160x90-15'], true)))) expect(o.join(' ')).to.contain('-force_key_frames expr:gte(t,n_forced*2)').and.not.contain('sc_threshold');
   });
 
