@@ -30,7 +30,8 @@ export interface ProcessLogger {
 
 export function createProcessLogger(level: LogLevel, logPath: string | null): ProcessLogger {
   if (logPath === null) return { logger: createLogger(level), reopen: () => undefined, flush: () => undefined };
-  const file = pino.destination({ dest: path.join(logPath, LOG_FILE_NAME), append: true, sync: false }) // the folder: made and checked by loadConfig;
+  // The folder is made and checked by loadConfig.
+  const file = pino.destination({ dest: path.join(logPath, LOG_FILE_NAME), append: true, sync: false });
   const streams = pino.multistream([{ level: 'trace', stream: process.stdout }, { level: 'trace', stream: file }]);
   return {
     logger: createLogger(level, streams),
