@@ -7,7 +7,8 @@
  *
  * A held request is one pending promise woken by the part store (no polling, no thread); it is
  * answered when its part exists, with 503 after 3 × the target duration, and forgotten when the
- * client goes away. Playlists are `no-cache`; init, segments and parts are immutable.
+ * client goes away. A plain (non-blocking) request of a live playlist is answered when the part
+ * being written is complete, or after 1.5 part durations as it is (`playlistDecision`: why). Playlists are `no-cache`; init, segments and parts are immutable.
  *
  * Cluster mode (`elsewhere`): the playlist or a part of a stream another node holds in memory is
  * answered `307` to the same path and query on that node (no proxy: held requests wait there);
@@ -97,13 +98,26 @@ function held(req: ApiRequest, rendition: LiveRendition, msn: number, part: numb
 function playlist(req: ApiRequest, target: Target): ApiResponse | Promise<ApiResponse> {
   const query = playlistQuery(req.query ?? '');
   if (typeof query === 'string') return errorResponse('BAD_REQUEST', query);
-  const decision = playlistDecision(query, target.rendition.last());
+  const decision = playlistDecision(query, target.rendition.last(), target.rendition.hinted());
   const render = (): ApiResponse => ({ status: 200, headers: PLAYLIST_HEADERS, body: Buffer.from(playlistText(target, query.skip)) });
   switch (decision.action) {
     case 'refuse': return errorResponse('BAD_REQUEST', decision.reason);
     case 'now': return render();
     case 'wait': return held(req, target.rendition, decision.msn, decision.part, holdMs(target), render);
+    case 'fresh': return fresh(req, target.rendition, decision.msn, decision.part, freshHoldMs(target), render);
   }
+}
+
+/** A plain request waits at most 1.5 part durations for the part being written (then the playlist as it is). */
+function freshHoldMs(target: Target): number {
+  return Math.ceil(1500 * target.timing.partSeconds);
+}
+
+/** Answers once `{msn, part}` is written or after `timeoutMs`, whichever is first (never a 503). */
+function fresh(req: ApiRequest, rendition: LiveRendition, msn: number, part: number, timeoutMs: number, answer: () => ApiResponse): Promise<ApiResponse> {
+  const wait = rendition.waitFor(msn, part, timeoutMs);
+  req.onAbort?.(wait.cancel);
+  return wait.done.then(answer);
 }
 
 function playlistText(target: Target, skip: boolean): string {

@@ -57,7 +57,7 @@ export function videoFilter(r: Rendition, info: SourceInfo): string {
 }
 
 /**
- * Live rungs: no x264 lookahead. With `veryfast` (rc-lookahead 10, 3 B-frames, auto sync-lookahead)
+ * Live rungs cut into MPEG-TS by ffmpeg (HLS_SEGMENT_FORMAT=mpegts): no x264 lookahead. With `veryfast` (rc-lookahead 10, 3 B-frames, auto sync-lookahead)
  * x264 holds ~16 frames before it outputs one, so the keyframe that closes a segment left the
  * encoder ~0.65 s after it arrived (0.53 s at 30 fps, more at low fps): the first HLS-LIVE came
  * 3.6 s after the publisher's first byte vs 2.9 s for ORIGINAL copy (bench/latency.ts). Without
@@ -67,6 +67,15 @@ export function videoFilter(r: Rendition, info: SourceInfo): string {
  * +0.07 s but drops B-frames and costs -0.5 dB there; bench/RESULTS.md has the whole table.
  */
 export const X264_LIVE_PARAMS: readonly string[] = ['-x264-params', 'rc-lookahead=0:sync-lookahead=0'];
+
+/**
+ * Live rungs castline packages as LL-HLS (FLV pipes, the default fmp4): `-tune zerolatency` (no
+ * lookahead, no B-frames, sliced instead of frame threads). Glass to glass (bench/glass-to-glass.ts,
+ * low-latency publisher) the encoded rung went from 0.31 s behind passthrough to 0.11 s (1.52 →
+ * 1.32 s against 1.21 s). The quality cost is the B-frames' (-0.4 dB PSNR on the hard zoom above,
+ * nothing measurable on testsrc2); `-bf 0` alone costs the same quality and saves less (+0.17 s).
+ */
+export const X264_LL_PARAMS: readonly string[] = ['-tune', 'zerolatency'];
 
 /**
  * Where encoded rungs get their keyframes: `interval` = every multiple of HLS_TIME (every rung cuts
@@ -87,9 +96,9 @@ export function keyframeArgs(policy: KeyframePolicy, options: EncodingOptions): 
   return ['-force_key_frames', `expr:gte(t,n_forced*${options.hlsTimeSeconds})`];
 }
 
-export function h264Args(r: Rendition, level: number, options: EncodingOptions, keyframes: KeyframePolicy = 'interval'): string[] {
+export function h264Args(r: Rendition, level: number, options: EncodingOptions, keyframes: KeyframePolicy = 'interval', lowLatency = false): string[] {
   const args = ['-c:v', options.videoCodec, '-preset', options.h264Preset];
-  if (options.videoCodec === 'libx264') args.push('-profile:v', 'high', '-level:v', (level / 10).toFixed(1), ...X264_LIVE_PARAMS);
+  if (options.videoCodec === 'libx264') args.push('-profile:v', 'high', '-level:v', (level / 10).toFixed(1), ...(lowLatency ? X264_LL_PARAMS : X264_LIVE_PARAMS));
   args.push('-pix_fmt', options.pixelFormat);
   args.push('-b:v', `${r.videoKbps}k`, '-maxrate', `${r.videoKbps}k`, '-bufsize', `${2 * r.videoKbps}k`);
   args.push(...keyframeArgs(keyframes, options));
@@ -126,7 +135,7 @@ export type RenditionTarget = { kind: 'segments'; dir: string; startNumber: numb
 
 export function renditionArgs(r: Rendition, info: SourceInfo, level: number, target: RenditionTarget, options: EncodingOptions, keyframes: KeyframePolicy = 'interval'): string[] {
   const maps = ['-map', '0:v:0', ...(info.audioCodec !== null ? ['-map', '0:a:0'] : [])];
-  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info), ...h264Args(r, level, options, keyframes)];
+  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info), ...h264Args(r, level, options, keyframes, target.kind === 'flv-pipe')];
   const output = target.kind === 'segments' ? segmentArgs(target.dir, target.startNumber, options) : flvPipeArgs(target.fd);
   return [...maps, ...video, ...audioArgs(r, info, options), ...output];
 }

@@ -22,9 +22,10 @@ describe('api: LL-HLS requests (file names, blocking-reload query, decision)', (
     expect(playlistQuery('other=1&_HLS_msn=3')).to.deep.equal({ msn: 3, part: null, skip: false });
   });
 
-  it('answers now, holds, or refuses an msn more than two segments ahead', () => {
+  it('answers now (ended), holds, waits for the part being written (plain request), or refuses an msn more than two segments ahead', () => {
     const q = (msn: number | null, part: number | null = null) => ({ msn, part, skip: false });
-    expect(playlistDecision(q(null), { msn: 5, part: 2 })).to.deep.equal({ action: 'now' });
+    expect(playlistDecision(q(null), { msn: 5, part: 2 }, { msn: 5, part: 3 })).to.deep.equal({ action: 'fresh', msn: 5, part: 3 });
+    expect(playlistDecision(q(null), { msn: 5, part: 2 }, null), 'ended').to.deep.equal({ action: 'now' });
     expect(playlistDecision(q(null), null)).to.deep.equal({ action: 'wait', msn: 0, part: 0 });
     expect(playlistDecision(q(5, 3), { msn: 5, part: 2 })).to.deep.equal({ action: 'wait', msn: 5, part: 3 });
     expect(playlistDecision(q(7), { msn: 5, part: 2 })).to.deep.equal({ action: 'wait', msn: 7, part: null });

@@ -17,6 +17,7 @@ import { LiveHlsRegistry } from '../../src/packaging/live-hls';
 import { PartStore } from '../../src/packaging/part-store';
 import { Segmenter } from '../../src/packaging/segmenter';
 import { TeeSink } from '../../src/packaging/tee-sink';
+import { partLine, preloadHint } from '../helpers/ll-hls';
 import { listen } from '../helpers/listen';
 import { sleep, waitUntil } from '../helpers/wait';
 import { flvEvents, makeFlv, tempDir } from '../packaging/media';
@@ -143,6 +144,32 @@ describe('api: LL-HLS from memory (blocking reload, parts, delta updates)', func
     controller.abort();
     expect(await pending).to.equal('aborted');
     await waitUntil(() => store.waiting === 0, 'waiter cancelled on abort', 2000);
+  });
+
+  it('a plain request of a live playlist is answered as the part being written completes (its end is live), or after 1.5 parts as it is', async () => {
+    await waitUntil(() => store.waiting === 0, 'no request held', 2000);
+    const hint = store.hinted()!;
+    let answered = false;
+    const pending = fetch(url(`${base}/live.m3u8`)).then((r) => {
+      answered = true;
+      return r;
+    });
+    await sleep(150);
+    expect(answered, 'held while the part is being written').to.equal(false);
+    feedParts(1);
+    const res = await pending;
+    const text = await res.text();
+    expect(res.status).to.equal(200);
+    expect(text).to.match(partLine(hint));
+    expect(preloadHint(text)).to.not.deep.equal(hint);
+    // Nothing more written (a stalled publisher): the playlist as it is after 1.5 × 0.25 s, not a 503.
+    const started = Date.now();
+    const stalled = await fetch(url(`${base}/live.m3u8`));
+    const waited = Date.now() - started;
+    expect(stalled.status).to.equal(200);
+    expect(preloadHint(await stalled.text())).to.deep.equal(store.hinted());
+    expect(waited).to.be.within(360, 1500);
+    expect(store.waiting).to.equal(0);
   });
 
   it('delta update: _HLS_skip=YES replaces the segments older than 6 target durations with EXT-X-SKIP', async () => {

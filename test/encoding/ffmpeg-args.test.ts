@@ -53,4 +53,11 @@ describe('ffmpeg command: outputs (segments or FLV pipes) and keyframes', () => 
     expect(outs.map((o) => o.at(-1))).to.deep.equal(['/s/r0/%d.ts', '/s/r1/%d.ts']);
     expect(outs[1]!.join(' ')).to.contain('-force_key_frames expr:gte(t,n_forced*2)').and.contain('-f segment');
   });
+
+  it('x264 on LL rungs (FLV pipes): -tune zerolatency (no B-frames, no lookahead); MPEG-TS rungs keep B-frames without lookahead', () => {
+    const [ll] = outputs(buildFfmpegArgs(plan(['320x180-15'], true)));
+    expect(ll!.join(' ')).to.contain('-preset veryfast -profile:v high -level:v 3.0 -tune zerolatency').and.not.contain('x264-params');
+    const [ts] = outputs(buildFfmpegArgs(plan(['320x180-15'], false)));
+    expect(ts!.join(' ')).to.contain('-x264-params rc-lookahead=0:sync-lookahead=0').and.not.contain('zerolatency');
+  });
 });
