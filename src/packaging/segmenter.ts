@@ -22,7 +22,7 @@ import type { PackagerSink, PackagerTiming } from './packaging.types';
 const TOLERANCE_MS = 1;
 /** The first segment's buffer; later ones start at the previous segment's size plus a quarter. */
 const FIRST_SEGMENT_BYTES = 256 * 1024;
-/** No segment buffer starts smaller (a smaller segment is then copied out by `BoxWriter.finish`). */
+/** No segment buffer starts smaller (a segment under ~43 KiB in it is copied out by `BoxWriter.finish`'s slack rule). */
 const MIN_SEGMENT_BYTES = 64 * 1024;
 
 export interface SegmenterOptions extends PackagerTiming {
