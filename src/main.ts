@@ -372,7 +372,7 @@ function exitOnConfigError(err: unknown): void {
  * CPU (bench/RESULTS.md, "Passthrough CPU"). Set at start, not on the command line, so
  * `node dist/main.js` runs as measured; a value given on the command line is left alone.
  */
-function spaceOutFullGcs(): void {
+export function spaceOutFullGcs(): void {
   if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) return;
   v8.setFlagsFromString('--heap-growing-percent=300');
 }
