@@ -2,7 +2,8 @@
  * The main thread's side of an encode job packaged by castline (`pipe-packaging.ts` on the
  * worker): one in-memory LL-HLS store per rendition, registered in the node's `LiveHlsRegistry`
  * (what the HLS server reads) at the rendition's first init segment, fed with the parts the worker
- * transfers, ended (ENDLIST) and released when the job ends. A restart within the job keeps the
+ * transfers (kept as they came: the store joins a segment's parts only when a player asks for
+ * the whole segment), ended (ENDLIST) and released when the job ends. A restart within the job keeps the
  * stores (the worker's next run continues the numbering, with a discontinuity); a new job for the
  * same stream (attempt > 0) registers new ones in their place.
  */

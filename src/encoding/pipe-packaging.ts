@@ -5,7 +5,10 @@
  * `Segmenter` into CMAF parts and segments. Each part goes two ways: to the disk (`CmafOutputsSink`
  * → `init.mp4`, `{n}.m4s`, classic playlists, recordings, announcements — the worker writes them,
  * as it wrote the MPEG-TS segments) and, copied into a transferred buffer, to the main thread,
- * whose in-memory LL-HLS store serves it (`live-renditions.ts`).
+ * whose in-memory LL-HLS store serves it (`live-renditions.ts`). A segment is assembled once: the
+ * segmenter writes its parts one after the other into one buffer, which the disk gets; the main
+ * thread gets the parts (a copy each: both threads keep the bytes) and the segment's end, not its
+ * bytes again.
  *
  * Numbering continues from the outputs state (`nextNumber`); the first segment of a run after a
  * restart carries the discontinuity. Media castline cannot package (a non-FLV stream, a codec
@@ -60,7 +63,8 @@ class MainThreadSink implements PackagerSink {
 
   segmentEnd(segment: PackagedSegmentEnd): void {
     this.segments++;
-    // Not the whole segment's bytes (`data`): the main thread has its parts already and joins them.
+    // Not the whole segment's bytes (`data`, which the disk sink writes): the main thread has its
+    // parts already; its store joins them only if a player asks for the whole segment.
     const { data: _whole, ...end } = segment;
     this.post(this.renditionId, { kind: 'segment-end', segment: end }, []);
   }

@@ -2,8 +2,13 @@
  * Writes ISO-BMFF boxes into one growing buffer: `open(type)` reserves the size field, `close()`
  * fills it in when the box's content is known. Big-endian integers; no allocation per field.
  */
-/** Unused bytes a finished buffer may keep rather than being copied to its exact size. */
-const SLACK_BYTES = 4096;
+/**
+ * The one rule for a finished buffer: it is handed out as a view (no copy) while its unused tail
+ * is at most `max(SLACK_FLOOR_BYTES, written / 2)`, so what a kept result holds is at most 1.5 ×
+ * its bytes (+ 4 KiB for small ones); a buffer that grew past, or was sized for, far more is
+ * copied to its exact size.
+ */
+const SLACK_FLOOR_BYTES = 4096;
 
 export class BoxWriter {
   private buf: Buffer;
@@ -120,11 +125,16 @@ export class BoxWriter {
     this.buf.writeUInt32BE(v >>> 0, at);
   }
 
-  /** The bytes written: a view when the buffer was sized (nearly) right, else a copy of their own. */
+  /**
+   * The bytes written, every box closed: a view of the buffer when its unused tail is within the
+   * slack rule (`SLACK_FLOOR_BYTES` above), else a copy of their own. Views taken earlier
+   * (`view()`) stay valid either way.
+   */
   finish(): Buffer {
     if (this.openBoxes.length > 0) throw new Error(`BoxWriter.finish with ${this.openBoxes.length} box(es) open`);
     const view = this.buf.subarray(0, this.length);
-    return this.buf.length - this.length <= SLACK_BYTES ? view : Buffer.from(view);
+    const unused = this.buf.length - this.length;
+    return unused <= Math.max(SLACK_FLOOR_BYTES, this.length / 2) ? view : Buffer.from(view);
   }
 
   private reserve(n: number): void {

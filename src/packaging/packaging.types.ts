@@ -25,7 +25,8 @@ export interface PackagedSegmentEnd {
   duration: number;
   /**
    * The whole segment (its parts' bytes, contiguous; each part's `data` was a view of the same
-   * bytes), when the packager wrote it in one piece. Absent: a sink concatenates the parts.
+   * bytes): the `Segmenter` writes every segment in one piece. Absent (the segment end an encode
+   * worker forwards, `worker.types.ts`): the parts handed over before are the segment, in order.
    */
   data?: Buffer;
 }

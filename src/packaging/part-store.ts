@@ -3,8 +3,11 @@
  * complete) and the parts of the segment being written, plus the requests waiting for a part
  * (blocking playlist reload, a request for the preload-hinted part). It is a `PackagerSink`: the
  * segmenter writes into it synchronously and nothing it does waits on a reader, so a slow viewer
- * never holds the ingest back. Memory is bounded by the window: a complete segment's bytes are one
- * buffer and its parts are views into it; segments that slide out are dropped.
+ * never holds the ingest back. Memory is bounded by the window; segments that slide out are
+ * dropped. A segment that came in one piece (`segmentEnd` with `data`: the in-process packager)
+ * is that buffer, its parts views of it; one that came as parts only (each its own buffer: the
+ * parts an encode worker transferred) stays so until the whole segment is first asked for, when
+ * it is joined once and kept joined.
  *
  * Waiting is one pending promise per request, woken when the part it waits for is written (no
  * polling, no thread); every waiter has a deadline and can be cancelled (an aborted request).
@@ -26,6 +29,17 @@ interface StoredSegment {
   parts: StoredPart[];
   duration: number | null;
   data: Buffer | null;
+}
+
+/** `data` (the segment's parts' bytes, in order) becomes the segment's; its parts become views of it. */
+function adopt(segment: StoredSegment, data: Buffer): Buffer {
+  segment.data = data;
+  let at = 0;
+  for (const p of segment.parts) {
+    p.data = data.subarray(at, at + p.data.length);
+    at += p.data.length;
+  }
+  return data;
 }
 
 export type WaitOutcome = 'ready' | 'timeout' | 'ended';
@@ -74,12 +88,7 @@ export class PartStore implements PackagerSink {
     const segment = this.segments.find((s) => s.msn === end.msn);
     if (segment === undefined) return;
     segment.duration = end.duration;
-    segment.data = end.data ?? Buffer.concat(segment.parts.map((p) => p.data));
-    let at = 0;
-    for (const p of segment.parts) {
-      p.data = segment.data.subarray(at, at + p.data.length);
-      at += p.data.length;
-    }
+    if (end.data !== undefined) adopt(segment, end.data);
     const complete = this.segments.filter((s) => s.duration !== null).length;
     const excess = complete - Math.max(1, this.options.windowSegments);
     if (excess > 0) for (const dropped of this.segments.splice(0, excess)) if (dropped.discontinuity) this.droppedDiscontinuities++;
@@ -127,8 +136,11 @@ export class PartStore implements PackagerSink {
     return this.ended ? null : nextPart(this.segments);
   }
 
+  /** A complete segment in one buffer (one that came as parts is joined here, once). */
   segmentData(msn: number): Buffer | null {
-    return this.segments.find((s) => s.msn === msn)?.data ?? null;
+    const segment = this.segments.find((s) => s.msn === msn);
+    if (segment === undefined || segment.duration === null) return null;
+    return segment.data ?? adopt(segment, Buffer.concat(segment.parts.map((p) => p.data)));
   }
 
   partData(msn: number, index: number): Buffer | null {

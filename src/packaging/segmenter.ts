@@ -22,6 +22,8 @@ import type { PackagerSink, PackagerTiming } from './packaging.types';
 const TOLERANCE_MS = 1;
 /** The first segment's buffer; later ones start at the previous segment's size plus a quarter. */
 const FIRST_SEGMENT_BYTES = 256 * 1024;
+/** No segment buffer starts smaller (a segment under ~43 KiB in it is copied out by `BoxWriter.finish`'s slack rule). */
+const MIN_SEGMENT_BYTES = 64 * 1024;
 
 export interface SegmenterOptions extends PackagerTiming {
   /** Media sequence number of the first segment (a restarted stream continues its numbering). */
@@ -175,15 +177,15 @@ export class Segmenter {
   }
 
   /**
-   * The closed segment's bytes, a view of the buffer its parts were written into (copied when that
-   * buffer is far bigger than the segment, so a kept segment holds little slack); the next segment
-   * starts a new buffer sized from this one.
+   * The closed segment's bytes: `BoxWriter.finish()` of the buffer its parts were written into (a
+   * view, or a copy when that buffer is far bigger than the segment); the next segment starts a new
+   * buffer sized from this one.
    */
   private takeSegment(): Buffer {
-    const view = this.segmentBytes?.view() ?? Buffer.alloc(0);
+    const bytes = this.segmentBytes?.finish() ?? Buffer.alloc(0);
     this.segmentBytes = null;
-    this.nextSegmentBytes = Math.max(64 * 1024, Math.ceil(view.length * 1.25));
-    return view.buffer.byteLength - view.length > Math.max(64 * 1024, view.length / 2) ? Buffer.from(view) : view;
+    this.nextSegmentBytes = Math.max(MIN_SEGMENT_BYTES, Math.ceil(bytes.length * 1.25));
+    return bytes;
   }
 
   private videoSamples(boundary: number): FragmentSample[] {

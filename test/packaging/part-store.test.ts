@@ -28,6 +28,29 @@ describe('packaging: part store (live window in memory, waiting requests)', () =
     expect(store.window()[0]!.programDateTime).to.equal(1007);
   });
 
+  it('a segment that came as parts (an encode worker\'s) is joined only when asked for whole, once; one that came in one piece is that buffer', () => {
+    const store = new PartStore({ windowSegments: 3 });
+    const parts = [Buffer.alloc(5000, 1), Buffer.alloc(7000, 2)];
+    parts.forEach((data, index) => store.part({ msn: 0, index, duration: 0.333, independent: index === 0, data }));
+    store.segmentEnd({ msn: 0, duration: 0.666 });
+    expect(store.partData(0, 1), 'not joined at the segment end').to.equal(parts[1]);
+    expect(store.bytes).to.equal(12_000);
+    const whole = store.segmentData(0)!;
+    expect(whole.equals(Buffer.concat(parts))).to.equal(true);
+    expect(store.segmentData(0), 'joined once, then kept').to.equal(whole);
+    expect(store.partData(0, 1)!.buffer, 'its parts are views of it from then on').to.equal(whole.buffer);
+    expect(store.partData(0, 1)!.equals(parts[1]!)).to.equal(true);
+    expect(store.bytes).to.equal(12_000);
+
+    const contiguous = Buffer.alloc(9000, 3);
+    store.part({ msn: 1, index: 0, duration: 0.333, independent: true, data: contiguous.subarray(0, 4000) });
+    store.part({ msn: 1, index: 1, duration: 0.333, independent: false, data: contiguous.subarray(4000) });
+    store.segmentEnd({ msn: 1, duration: 0.666, data: contiguous });
+    expect(store.segmentData(1)).to.equal(contiguous);
+    expect(store.partData(1, 1)!.buffer).to.equal(contiguous.buffer);
+    expect(store.partData(1, 1)!.length).to.equal(5000);
+  });
+
   it('a waiter is answered when its part is written, a later one stays; parts past a closed segment are satisfied by it', async () => {
     const store = new PartStore({ windowSegments: 3 });
     writeSegment(store, 0, 6);
