@@ -9,7 +9,8 @@
  * The other node answers the stream's LL playlist and parts `307` to the holder with path and query
  * intact (the held request is answered there), serves init.mp4 and the segments itself from the
  * shared disk (the same bytes the holder serves from memory), and 404s an unknown stream id; the
- * master playlist comes from either node and leads a player to the holder.
+ * master playlist comes from either node and leads a player to the holder; once the publisher stops,
+ * a player polling through the other node gets the holder's ended LL playlist (`#EXT-X-ENDLIST`).
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -17,7 +18,7 @@ import * as path from 'node:path';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { decodeFile, readableSegment } from '../encoding/helpers';
 import { waitUntil } from '../helpers/wait';
-import { killAll, publishObsLike } from '../ingest/rtmp/rtmp-ffmpeg';
+import { killAll, publishObsLike, type Child } from '../ingest/rtmp/rtmp-ffmpeg';
 import { startCluster, type TestCluster, type TestNode } from './nodes';
 import { partLine, preloadHint } from '../helpers/ll-hls';
 
@@ -64,12 +65,13 @@ for (const layout of layouts) {
     let livePath = '';
     /** `/hls/{channel}/{streamId}/{rendition}` */
     let folder = '';
+    let publisher: Child;
 
     before(async () => {
       cluster = await startCluster('llhls', { settings: { 'x-resolutions': layout.resolutions } });
       [holder, other] = await Promise.all([cluster.node('holder', { NODE_ROLES: layout.roles.holder }), cluster.node('other', { NODE_ROLES: layout.roles.other })]);
       const ingest = layout.publishTo === 'holder' ? holder : other;
-      publishObsLike(`rtmp://127.0.0.1:${ingest.rtmp}/${layout.channel}/good-key`, 60);
+      publisher = publishObsLike(`rtmp://127.0.0.1:${ingest.rtmp}/${layout.channel}/good-key`, 60);
       const live = (await waitUntil(() => cluster.app.delivered().find((h) => h['x-event-type'] === 'stream-available' && h['x-stream-type'] === 'HLS-LIVE'), 'stream-available', 30_000))!;
       livePath = `/${String(live['x-index-file'])}`;
       folder = path.posix.dirname(livePath);
@@ -82,17 +84,16 @@ for (const layout of layouts) {
       await cluster?.stop();
     });
 
-    it('a blocking playlist request to the other node is redirected to the holder with its query; following it gives the LL playlist; a part redirects too', async () => {
-      const before = await (await fetch(holder.url + livePath)).text();
-      const next = preloadHint(before);
-      expect(before, 'the hinted part is not listed yet').to.not.match(partLine(next));
+    it('a blocking playlist request to the other node is redirected to the holder with its query; following it is held, then lists the part; a part redirects too', async () => {
+      await waitUntil(async () => (await fetch(other.url + livePath, { redirect: 'manual' })).status === 307, `${other.name} redirects (once ${holder.name}'s record lists the stream)`, 10_000, 100);
+      // A part at least two after the one being written (segments have 3 parts or more): a request for it is held.
+      const next = { msn: preloadHint(await (await fetch(holder.url + livePath)).text()).msn + 1, part: 1 };
       const query = `?_HLS_msn=${next.msn}&_HLS_part=${next.part}`;
-      const res = (await waitUntil(async () => {
-        const r = await fetch(other.url + livePath + query, { redirect: 'manual' });
-        return r.status === 307 ? r : null;
-      }, `${other.name} redirects (once ${holder.name}'s record lists the stream)`, 10_000, 100))!;
+      const res = await fetch(other.url + livePath + query, { redirect: 'manual' });
       expectRedirect(res, holder.url + livePath + query);
 
+      const unblocked = await (await fetch(holder.url + livePath)).text();
+      expect(unblocked, 'the part is not written yet').to.not.match(partLine(next));
       const followed = await fetch(res.headers.get('location')!);
       expect(followed.status).to.equal(200);
       const text = await followed.text();
@@ -144,6 +145,20 @@ for (const layout of layouts) {
       expect(media.status).to.equal(200);
       expect(media.url).to.equal(holder.url + livePath);
       expect(await media.text()).to.contain('#EXT-X-PART-INF:PART-TARGET=');
+    });
+
+    it('(last: ends the stream) once the publisher stops, a player polling through the other node gets the ended LL playlist from the holder', async () => {
+      publisher.proc.kill('SIGINT');
+      await waitUntil(() => cluster.app.delivered().some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 20_000);
+      const ended = (await waitUntil(async () => {
+        const res = await fetch(other.url + livePath);
+        expect(res.status).to.equal(200);
+        const text = await res.text();
+        return text.includes('#EXT-X-ENDLIST') ? { url: res.url, text } : null;
+      }, 'the ended playlist through the other node', 20_000, 200))!;
+      // The holder keeps the ended stream in memory for a while (and still lists it): the redirect stands.
+      expect(ended.url).to.equal(holder.url + livePath);
+      expect(ended.text).to.contain('#EXT-X-PART:');
     });
   });
 }
