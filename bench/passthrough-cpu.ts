@@ -12,8 +12,9 @@
  * Usage: npx tsc -p tsconfig.test.json && [MODES=fmp4,mpegts,nginx] [ROUNDS=1] node dist-test/bench/passthrough-cpu.js [streams=20] [seconds=30]
  * `ROUNDS=n` runs the modes n times, interleaved (fmp4, nginx, fmp4, nginx, …), and prints each
  * run and the median. Mode `base` runs another build of castline with fmp4 (a before/after in the
- * same run): `BASE_MAIN=/path/to/other/dist-test/src/main.js`. Mode `fmp4-heap` runs fmp4 with the
- * V8 heap flag `npm start` uses (`--initial-old-space-size=128`); plain `fmp4` runs `node main.js`.
+ * same run): `BASE_MAIN=/path/to/other/dist-test/src/main.js`. Modes `fmp4-heap` and `base-heap` add
+ * the V8 flag `npm start` passed before castline set its heap growth itself
+ * (`--initial-old-space-size=128`); plain `fmp4` and `base` run `node main.js` as a user does.
  * `CASTLINE_NODE_ARGS` adds node flags to every castline (e.g. `--cpu-prof`), `CASTLINE_STDOUT=file`
  * keeps its stdout (`--trace-gc`), `THREADS=1` (or `tid`) prints its CPU by thread.
  */
@@ -120,7 +121,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** V8 flags of `npm start` (package.json) beyond the defaults: mode `fmp4-heap` runs castline with them. */
+/** The V8 flag `npm start` passed until castline set its heap growth at start: modes `*-heap` add it. */
 const START_NODE_ARGS = ['--initial-old-space-size=128'];
 
 async function startCastline(format: 'fmp4' | 'mpegts', dir: string, main = path.resolve(__dirname, '../src/main.js'), nodeArgs: string[] = []): Promise<Server> {
@@ -181,14 +182,25 @@ async function measure(name: string, server: Server, file: string): Promise<numb
   const before = snapshot(server.pid);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const after = snapshot(server.pid);
+  const rss = rssMb(server.pid);
   if (threads !== null) printThreads(threads, threadTicks(server.pid));
   const produced = server.produced();
   for (const p of pubs) p.kill('SIGKILL');
   await server.stop();
   const perStream = (used(before, after) / SECONDS / STREAMS) * 100;
-  console.log(`${name.padEnd(36)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS})`);
+  console.log(`${name.padEnd(36)} ${perStream.toFixed(2)} % of a core per stream (${used(before, after).toFixed(1)} CPU-s in ${SECONDS} s, ${STREAMS} streams, HLS for ${produced}/${STREAMS}, server RSS ${rss} MB)`);
   if (produced !== STREAMS) throw new Error(`${name}: HLS for only ${produced} of ${STREAMS} streams`);
   return perStream;
+}
+
+/** Resident memory of the server's main process (MB, from /proc), '?' if unreadable. */
+function rssMb(pid: number): string {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? '?' : (Number(kb) / 1024).toFixed(0);
+  } catch {
+    return '?';
+  }
 }
 
 function median(values: number[]): number {
@@ -199,7 +211,7 @@ function median(values: number[]): number {
 }
 
 function modeName(mode: string): string {
-  const names: Record<string, string> = { fmp4: 'castline fmp4 (no ffmpeg)', 'fmp4-heap': 'castline fmp4, npm start heap flag', mpegts: 'castline mpegts (ffmpeg)', base: 'castline fmp4 (BASE_MAIN)', nginx: 'nginx-rtmp' };
+  const names: Record<string, string> = { fmp4: 'castline fmp4 (no ffmpeg)', 'fmp4-heap': 'castline fmp4 + old-space flag', mpegts: 'castline mpegts (ffmpeg)', base: 'castline fmp4 (BASE_MAIN)', 'base-heap': 'BASE_MAIN + old-space flag', nginx: 'nginx-rtmp' };
   return names[mode] ?? mode;
 }
 
@@ -210,15 +222,16 @@ function startMode(mode: string, dir: string): Promise<Server | null> {
       return startCastline(mode, dir);
     case 'fmp4-heap':
       return startCastline('fmp4', dir, undefined, START_NODE_ARGS);
-    case 'base': {
+    case 'base':
+    case 'base-heap': {
       const main = process.env.BASE_MAIN;
-      if (main === undefined) throw new Error('mode base needs BASE_MAIN=/path/to/dist-test/src/main.js');
-      return startCastline('fmp4', dir, path.resolve(main));
+      if (main === undefined) throw new Error(`mode ${mode} needs BASE_MAIN=/path/to/dist-test/src/main.js`);
+      return startCastline('fmp4', dir, path.resolve(main), mode === 'base-heap' ? START_NODE_ARGS : []);
     }
     case 'nginx':
       return startNginx();
     default:
-      throw new Error(`unknown mode ${mode} (fmp4, fmp4-heap, mpegts, base, nginx)`);
+      throw new Error(`unknown mode ${mode} (fmp4, fmp4-heap, mpegts, base, base-heap, nginx)`);
   }
 }
 
