@@ -2,7 +2,7 @@
  * The previews of a stream castline packages itself (passthrough, no encoded rung): one small
  * ffmpeg that decodes keyframes only and writes the same JPEGs as an encode job's preview output
  * (`previewArgs`: same folder, numbering, `index.json` and `IMG-PREVIEW` event through
- * `StreamOutputs.setPreviewCount`).
+ * `StreamOutputs.setPreviewCount`), counted by the same counter (`preview-watcher.ts`).
  *
  * Its input is the stream's own video, handed over in-process and written to its stdin as FLV:
  * the header, the AVC sequence header, then the keyframes only — the other frames would be
