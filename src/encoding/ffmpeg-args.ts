@@ -44,9 +44,24 @@ export function isVariableRate(info: SourceInfo): boolean {
   return info.fps <= 0 || /matroska|webm/.test(info.formatName);
 }
 
-export function videoFilter(r: Rendition, info: SourceInfo): string {
+/**
+ * A lower frame rate that keeps every source keyframe (for `-force_key_frames source`): a frame is
+ * kept when it is the first in a new 1/fps slot (slots offset by half a source frame, so the
+ * millisecond jitter of FLV timestamps does not slip a slot) or when it is a keyframe. The `fps`
+ * filter instead drops whichever frames fall between its slots, keyframes too: a source keyframe on
+ * such a frame (a 61-frame GOP at 30 fps, a 15 fps rung) was lost, and that rung's segment ran on
+ * past the copy rung's cut. Cost: one extra frame per keyframe that falls between slots.
+ */
+export function keyframeKeepingRate(fps: number, sourceFps: number): string {
+  const half = (0.5 / sourceFps).toFixed(6);
+  const slot = (t: string) => `floor((${t}+${half})*${fps})`;
+  return `select=isnan(prev_selected_t)+eq(pict_type\\,I)+gt(${slot('t')}\\,${slot('prev_selected_t')})`;
+}
+
+export function videoFilter(r: Rendition, info: SourceInfo, keyframes: KeyframePolicy = 'interval'): string {
   const filters: string[] = [];
-  if (isVariableRate(info) || r.fps < info.fps) filters.push(`fps=${r.fps}`);
+  if (keyframes === 'source' && !isVariableRate(info) && r.fps < info.fps) filters.push(keyframeKeepingRate(r.fps, info.fps));
+  else if (isVariableRate(info) || r.fps < info.fps) filters.push(`fps=${r.fps}`);
   if (r.original) {
     if (info.width % 2 !== 0 || info.height % 2 !== 0) filters.push('pad=ceil(iw/2)*2:ceil(ih/2)*2');
   } else {
@@ -135,7 +150,7 @@ export type RenditionTarget = { kind: 'segments'; dir: string; startNumber: numb
 
 export function renditionArgs(r: Rendition, info: SourceInfo, level: number, target: RenditionTarget, options: EncodingOptions, keyframes: KeyframePolicy = 'interval'): string[] {
   const maps = ['-map', '0:v:0', ...(info.audioCodec !== null ? ['-map', '0:a:0'] : [])];
-  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info), ...h264Args(r, level, options, keyframes, target.kind === 'flv-pipe')];
+  const video = r.mode === 'copy' ? ['-c:v', 'copy'] : ['-vf', videoFilter(r, info, keyframes), ...h264Args(r, level, options, keyframes, target.kind === 'flv-pipe')];
   const output = target.kind === 'segments' ? segmentArgs(target.dir, target.startNumber, options) : flvPipeArgs(target.fd);
   return [...maps, ...video, ...audioArgs(r, info, options), ...output];
 }
