@@ -4,7 +4,8 @@
  * segment with atomically written playlists, and report. HLS_SEGMENT_FORMAT=fmp4 (default): each
  * rendition comes out of ffmpeg as FLV on its own pipe and castline packages it (`{N}.m4s` +
  * `init.mp4`, LL-HLS parts to the main thread: `pipe-packaging.ts`); mpegts: ffmpeg's segment
- * muxer cuts `{N}.ts` into a staging folder (`segment-watcher.ts`).
+ * muxer cuts `{N}.ts` into a staging folder (`segment-watcher.ts`). Preview images, in both, are
+ * written by the same ffmpeg and counted by `preview-watcher.ts`.
  *
  * Supervision: an ffmpeg that dies while the input is live is restarted here (`restart-loop.ts`:
  * bounded, backoff from `restartBackoffMs` doubling up to 8 s); numbering continues and playlists
@@ -23,18 +24,26 @@ import { layout, type StreamRef } from './layout';
 import { onAbort } from './on-abort';
 import { initialOutputs, StreamOutputs, type OutputsState } from './outputs';
 import { PipePackaging } from './pipe-packaging';
+import { PreviewWatcher } from './preview-watcher';
 import { ProbeError, runProbe } from './probe';
 import { runWithRestarts, type RestartPolicy } from './restart-loop';
-import { SegmentWatcher, type StagingFolders } from './segment-watcher';
+import { SegmentWatcher } from './segment-watcher';
 import type { JobOptions, WorkerTask, WorkerToMain } from './worker.types';
 import { WsInput } from './ws-input';
 
 /** Cap of the pause between two ffmpeg runs of one job. */
 const MAX_RESTART_BACKOFF_MS = 8000;
 
-interface Staging extends StagingFolders {
-  /** Storage-relative path of the run's staging folder (removed after the run). */
-  rel: string;
+/** Where one run's ffmpeg writes files. */
+interface RunFolders {
+  /** Storage-relative path of the run's staging folder (removed after the run); null for a piped run (none). */
+  staging: string | null;
+  /** Per rendition of the outputs state, in its order: the staging sub-folder ffmpeg segments into (none when piped). */
+  renditionDirs: readonly string[];
+  /** The absolute folder of the preview images; null without previews. */
+  previewDir: string | null;
+  /** Storage-relative folder named when ffmpeg's stderr reports a storage failure. */
+  written: string;
 }
 
 export class EncodeJobRunner {
@@ -211,16 +220,34 @@ export class EncodeJobRunner {
     return 'no-input'; // the publisher is gone: nothing to restart
   }
 
-  /** A fresh staging folder for the run: one sub-folder per rendition (none when piped), and the preview folder. */
-  private async prepareStaging(state: OutputsState, runIndex: number, piped: boolean): Promise<Staging> {
+  /**
+   * The run's folders: the preview folder; for a run that cuts segments (not piped), a fresh
+   * staging folder with one sub-folder per rendition. A piped run has no staging folder.
+   */
+  private async prepareFolders(state: OutputsState, runIndex: number, piped: boolean): Promise<RunFolders> {
+    const previewRel = state.previews ? layout.previewDir(this.ref, state.previews.id) : null;
+    const previewDir = previewRel !== null ? await this.storage.ensureDir(previewRel) : null;
+    if (piped) return { staging: null, renditionDirs: [], previewDir, written: previewRel ?? layout.streamDir(this.ref) };
     const rel = layout.staging(this.ref, this.task.job.attempt * 1000 + runIndex);
     await this.storage.ensureDir(rel);
-    const renditionDirs = piped ? [] : await Promise.all(state.renditions.map((_, i) => this.storage.ensureDir(`${rel}/r${i}`)));
-    const previewDir = state.previews ? await this.storage.ensureDir(layout.previewDir(this.ref, state.previews.id)) : null;
-    return { rel, renditionDirs, previewDir };
+    const renditionDirs = await Promise.all(state.renditions.map((_, i) => this.storage.ensureDir(`${rel}/r${i}`)));
+    return { staging: rel, renditionDirs, previewDir, written: rel };
   }
 
-  private ffmpegArgs(state: OutputsState, staging: Staging, piped: boolean): string[] {
+  /** What publishes the files a run's ffmpeg writes: its MPEG-TS segments (not piped), its preview images. */
+  private fileWatchers(state: OutputsState, outputs: StreamOutputs, folders: RunFolders): { segments: SegmentWatcher | null; previews: PreviewWatcher | null } {
+    const onError = (err: unknown) => void this.noteStorageError(err);
+    const segments = folders.staging !== null ? new SegmentWatcher(state, folders.renditionDirs, outputs, onError) : null;
+    const p = state.previews;
+    const previews = p && folders.previewDir !== null
+      ? new PreviewWatcher({ dir: folders.previewDir, count: p.count, onCount: (count) => outputs.setPreviewCount(count) }, onError)
+      : null;
+    segments?.start();
+    previews?.start();
+    return { segments, previews };
+  }
+
+  private ffmpegArgs(state: OutputsState, folders: RunFolders, piped: boolean): string[] {
     const o = this.options;
     const options: EncodingOptions = { hlsTimeSeconds: o.hlsTimeSeconds, h264Preset: o.h264Preset, videoCodec: o.videoCodec, audioCodec: o.audioCodec, pixelFormat: o.pixelFormat, readTimeoutSeconds: o.stallTimeoutSeconds + 2 };
     return buildFfmpegArgs({
@@ -229,9 +256,9 @@ export class EncodeJobRunner {
       renditions: state.renditions.map((r, i) => ({
         rendition: r.rendition,
         level: r.level,
-        target: piped ? { kind: 'flv-pipe' as const, fd: 3 + i } : { kind: 'segments' as const, dir: staging.renditionDirs[i]!, startNumber: r.nextNumber },
+        target: piped ? { kind: 'flv-pipe' as const, fd: 3 + i } : { kind: 'segments' as const, dir: folders.renditionDirs[i]!, startNumber: r.nextNumber },
       })),
-      previews: state.previews && staging.previewDir ? { settings: state.previews.settings, dir: staging.previewDir, startNumber: state.previews.count } : null,
+      previews: state.previews && folders.previewDir ? { settings: state.previews.settings, dir: folders.previewDir, startNumber: state.previews.count } : null,
       options,
     });
   }
@@ -261,17 +288,15 @@ export class EncodeJobRunner {
     const input = await this.runInput(probedInput);
     if (input === 'no-input') return { kind: 'ended' };
     const piped = this.piped(state);
-    const staging = await this.prepareStaging(state, runIndex, piped);
-    const ffmpeg = new FfmpegRun(this.options.ffmpegPath, this.ffmpegArgs(state, staging, piped), this.task.job.source.type === 'WS', piped ? state.renditions.length : 0);
+    const folders = await this.prepareFolders(state, runIndex, piped);
+    const ffmpeg = new FfmpegRun(this.options.ffmpegPath, this.ffmpegArgs(state, folders, piped), this.task.job.source.type === 'WS', piped ? state.renditions.length : 0);
     const pid = ffmpeg.pid;
     if (pid) this.post({ type: 'child', pid, alive: true });
     if (input) input.attach((chunk) => ffmpeg.write(chunk), () => ffmpeg.endInput());
     const invalid = { message: null as string | null, stop: () => ffmpeg.kill() };
     const packaging = piped ? this.pipePackaging(state, outputs, invalid) : null;
     packaging?.attach(ffmpeg.outputs);
-    // Piped: the watcher only publishes the previews (the renditions come through the pipes).
-    const segments = new SegmentWatcher(piped ? { ...state, renditions: [] } : state, staging, outputs, (err) => this.noteStorageError(err));
-    segments.start();
+    const { segments, previews } = this.fileWatchers(state, outputs, folders);
     // Stall watchdog (neither input bytes nor encoding progress) and graceful stop.
     const watch = watchRun(ffmpeg, {
       lastActivity: () => Math.max(ffmpeg.lastProgressAt, input?.lastByteAt ?? 0),
@@ -282,20 +307,21 @@ export class EncodeJobRunner {
     });
 
     const exit = await ffmpeg.exited;
-    segments.stopWatching();
+    segments?.stopWatching();
     watch.dispose();
     if (pid) this.post({ type: 'child', pid, alive: false });
     packaging?.end();
-    await segments.finalScan();
+    await segments?.finalScan();
+    await previews?.stop(); // the last image counted
     await outputs.flush().catch(() => undefined); // the packaged segments are written (or their failure noted)
     const inputEnded = input?.ended ?? false;
     const inputEndedCleanly = inputEnded && input?.endError === null;
     input?.close();
-    await this.storage.removeTree(staging.rel).catch(() => undefined);
+    if (folders.staging !== null) await this.storage.removeTree(folders.staging).catch(() => undefined);
     if (this.storageFault !== null) return { kind: 'storage', fault: this.storageFault };
     if (invalid.message !== null) return { kind: 'invalid', message: `castline cannot package this media: ${invalid.message}` };
-    const facts = { stalled: watch.stalled(), stoppedByUs: watch.stoppedByUs(), produced: segments.produced + (packaging?.segments ?? 0), inputEnded, inputEndedCleanly };
-    const ffmpegFault = facts.stalled || facts.stoppedByUs || exit.code === 0 ? null : storageFaultInStderr(exit.stderrTail, staging.rel, this.storage.root);
+    const facts = { stalled: watch.stalled(), stoppedByUs: watch.stoppedByUs(), produced: (segments?.produced ?? 0) + (packaging?.segments ?? 0), inputEnded, inputEndedCleanly };
+    const ffmpegFault = facts.stalled || facts.stoppedByUs || exit.code === 0 ? null : storageFaultInStderr(exit.stderrTail, folders.written, this.storage.root);
     return ffmpegFault !== null ? { kind: 'storage', fault: ffmpegFault } : classifyEncodeExit(exit, facts);
   }
 }

@@ -2,7 +2,7 @@
  * The previews of a stream castline packages itself (passthrough, no encoded rung): one small
  * ffmpeg that decodes keyframes only and writes the same JPEGs as an encode job's preview output
  * (`previewArgs`: same folder, numbering, `index.json` and `IMG-PREVIEW` event through
- * `StreamOutputs.setPreviewCount`).
+ * `StreamOutputs.setPreviewCount`), counted by the same counter (`preview-watcher.ts`).
  *
  * Its input is the stream's own video, handed over in-process and written to its stdin as FLV:
  * the header, the AVC sequence header, then the keyframes only — the other frames would be
@@ -20,8 +20,6 @@
  * `stop()` ends stdin (ffmpeg writes what is due and exits), SIGKILL after the grace period, and
  * resolves once ffmpeg is gone and the last image is counted.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { PreviewSettings } from '../domain/settings';
 import type { Logger } from '../logging/logger';
 import { FLV_VIDEO } from '../packaging/flv-tag';
@@ -30,6 +28,7 @@ import { previewArgs } from './ffmpeg-args';
 import { globalArgs, stderrSummary } from './ffmpeg-console';
 import { FfmpegRun } from './ffmpeg-run';
 import type { FlvPacket } from './passthrough.types';
+import { PreviewWatcher, type PreviewTarget } from './preview-watcher';
 import { runWithRestarts } from './restart-loop';
 
 const AVC = 7;
@@ -38,7 +37,6 @@ const STABLE_RUN_MS = 60_000;
 const MAX_BACKOFF_MS = 8000;
 /** Keyframes are dropped (not queued) while this much is still waiting in ffmpeg's stdin pipe. */
 const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
-const POLL_MS = 250;
 
 /** The preview ffmpeg's command line: keyframe-only FLV video on stdin, the images as `previewArgs` writes them. */
 export function keyframePreviewArgs(settings: PreviewSettings, dir: string, startNumber: number): string[] {
@@ -62,27 +60,14 @@ export interface PreviewProcessOptions {
   onRestart?: () => void;
 }
 
-/** Where the images go, known once the stream's outputs exist. */
-export interface PreviewTarget {
-  /** Absolute folder of the images (it exists). */
-  dir: string;
-  /** Images already there (the numbering starts at it). */
-  count: number;
-  /** `count` images exist now. */
-  onCount: (count: number) => Promise<void>;
-}
-
 export class KeyframePreviews {
   private sequenceHeader: Buffer | null = null;
   private lastKeyframe: Buffer | null = null;
   private current: FfmpegRun | null = null;
-  private count = 0;
-  private target: PreviewTarget | null = null;
+  /** Counts the images (`preview-watcher.ts`) from `start()` to `stop()`, across restarts. */
+  private counter: PreviewWatcher | null = null;
   private readonly stopper = new AbortController();
   private loop: Promise<void> | null = null;
-  private watcher: fs.FSWatcher | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private counting: Promise<void> = Promise.resolve();
 
   constructor(private readonly settings: PreviewSettings, private readonly options: PreviewProcessOptions, private readonly logger: Logger) {}
 
@@ -99,13 +84,13 @@ export class KeyframePreviews {
     if (ffmpeg !== null && (sequenceHeader || ffmpeg.pendingInputBytes < MAX_PENDING_INPUT_BYTES)) ffmpeg.write(tag);
   }
 
-  /** Runs the ffmpeg (from the sequence header and the last keyframe seen so far). Not after `stop()`. */
+  /** Runs the ffmpeg (from the sequence header and the last keyframe seen so far) into the target's folder. Not after `stop()`. */
   start(target: PreviewTarget): void {
     if (this.loop !== null || this.stopper.signal.aborted) return;
-    this.target = target;
-    this.count = target.count;
-    this.watch(target.dir);
-    this.loop = this.supervise(target.dir).catch((err: Error) => this.logger.error({ err }, 'preview supervision failed'));
+    const counter = new PreviewWatcher(target, (err) => this.logger.warn({ err }, 'could not publish the preview count'));
+    this.counter = counter;
+    counter.start();
+    this.loop = this.supervise(target.dir, counter).catch((err: Error) => this.logger.error({ err }, 'preview supervision failed'));
   }
 
   /** Ends the previews: ffmpeg flushed and gone (SIGKILL after the grace period), the last image counted. */
@@ -117,8 +102,7 @@ export class KeyframePreviews {
       ffmpeg.stop(this.options.graceSeconds, null);
     }
     await this.loop;
-    this.unwatch();
-    await this.recount();
+    await this.counter?.stop();
   }
 
   /** The running ffmpeg's pid (tests, the process-exit kill). */
@@ -126,10 +110,10 @@ export class KeyframePreviews {
     return this.current?.pid ?? null;
   }
 
-  private async supervise(dir: string): Promise<void> {
+  private async supervise(dir: string, counter: PreviewWatcher): Promise<void> {
     const o = this.options;
     const end = await runWithRestarts<{ crashed: boolean; ms: number }>({
-      run: () => this.runOnce(dir),
+      run: () => this.runOnce(dir, counter),
       crashed: (outcome) => outcome.crashed,
       wasStable: (outcome) => outcome.ms >= STABLE_RUN_MS,
       beforeRestart: async () => o.onRestart?.(),
@@ -139,10 +123,11 @@ export class KeyframePreviews {
     }
   }
 
-  private async runOnce(dir: string): Promise<{ crashed: boolean; ms: number }> {
+  /** One preview ffmpeg, numbering on from the images counted; its last image is counted before it returns. */
+  private async runOnce(dir: string, counter: PreviewWatcher): Promise<{ crashed: boolean; ms: number }> {
     const o = this.options;
     const started = Date.now();
-    const ffmpeg = new FfmpegRun(o.ffmpegPath, keyframePreviewArgs(this.settings, dir, this.count), true);
+    const ffmpeg = new FfmpegRun(o.ffmpegPath, keyframePreviewArgs(this.settings, dir, counter.count), true);
     const pid = ffmpeg.pid;
     if (pid !== undefined) o.onChild?.(pid, true);
     this.current = ffmpeg;
@@ -152,43 +137,10 @@ export class KeyframePreviews {
     const exit = await ffmpeg.exited;
     this.current = null;
     if (pid !== undefined) o.onChild?.(pid, false);
-    await this.recount();
+    await counter.scan();
     if (this.stopper.signal.aborted) return { crashed: false, ms: Date.now() - started };
     const why = exit.signal ?? `exit code ${exit.code}`;
     this.logger.warn({ pid, why, stderr: stderrSummary(exit.stderrTail) }, 'preview ffmpeg ended while the stream runs: restarting it');
     return { crashed: true, ms: Date.now() - started };
-  }
-
-  /** New images are counted as ffmpeg renames them in (inotify), with a timer as a backstop. */
-  private watch(dir: string): void {
-    try {
-      this.watcher = fs.watch(dir, () => void this.recount());
-      this.watcher.on('error', () => undefined);
-    } catch {
-      this.watcher = null;
-    }
-    this.timer = setInterval(() => void this.recount(), POLL_MS);
-    this.timer.unref();
-  }
-
-  private unwatch(): void {
-    this.watcher?.close();
-    this.watcher = null;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** Counts `{n}.jpg` from the current count on; one count at a time, in order. */
-  private recount(): Promise<void> {
-    const target = this.target;
-    if (target === null) return this.counting;
-    this.counting = this.counting.then(async () => {
-      let count = this.count;
-      while (fs.existsSync(path.join(target.dir, `${count}.jpg`))) count++;
-      if (count === this.count) return;
-      this.count = count;
-      await target.onCount(count);
-    }).catch((err: Error) => this.logger.warn({ err }, 'could not publish the preview count'));
-    return this.counting;
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Publishes what one encode run's ffmpeg produces, in order: each rendition's staging folder gets
- * a line in `list.csv` when a segment is complete (the segment muxer's CSV list), and the preview
- * folder a new `{n}.jpg`. A line appended is acted on at once (inotify through `fs.watch`), with a
- * 200 ms timer as a backstop: measured, the timer alone added 0-200 ms to the first segment.
- * Scans never overlap; a trigger during a scan runs another one right after it.
+ * Publishes the MPEG-TS segments one encode run's ffmpeg cuts (`HLS_SEGMENT_FORMAT=mpegts`), in
+ * order: each rendition's staging folder gets a line in `list.csv` when a segment is complete (the
+ * segment muxer's CSV list). A line appended is acted on at once (inotify through `fs.watch`), with
+ * a 200 ms timer as a backstop: measured, the timer alone added 0-200 ms to the first segment.
+ * Scans never overlap; a trigger during a scan runs another one right after it. (The run's preview
+ * images are counted by `preview-watcher.ts`; fmp4 runs come through pipes, `pipe-packaging.ts`.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,13 +12,6 @@ import type { OutputsState, StreamOutputs } from './outputs';
 import { SegmentListReader } from './segment-list';
 
 const POLL_MS = 200;
-
-export interface StagingFolders {
-  /** Per rendition of the outputs state, in its order: the folder ffmpeg segments into. */
-  renditionDirs: readonly string[];
-  /** The folder ffmpeg writes preview JPEGs into; null without previews. */
-  previewDir: string | null;
-}
 
 export class SegmentWatcher {
   /** Segments published by this run (non-empty files). */
@@ -30,8 +24,9 @@ export class SegmentWatcher {
 
   constructor(
     private readonly state: OutputsState,
-    private readonly folders: StagingFolders,
-    private readonly outputs: Pick<StreamOutputs, 'addSegment' | 'setPreviewCount'>,
+    /** Per rendition of the outputs state, in its order: the folder ffmpeg segments into. */
+    private readonly renditionDirs: readonly string[],
+    private readonly outputs: Pick<StreamOutputs, 'addSegment'>,
     /** A failed publication (e.g. the storage is full); the scan goes on at the next trigger. */
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
@@ -39,7 +34,7 @@ export class SegmentWatcher {
   }
 
   start(): void {
-    this.watchers = this.folders.renditionDirs.map((dir) => {
+    this.watchers = this.renditionDirs.map((dir) => {
       try {
         const w = fs.watch(dir, (_event, file) => {
           if (file === 'list.csv') void this.scan(false).catch(this.onError);
@@ -85,17 +80,10 @@ export class SegmentWatcher {
 
   private async publishNew(final: boolean): Promise<void> {
     for (let i = 0; i < this.state.renditions.length; i++) await this.publishSegments(i, final);
-    const p = this.state.previews;
-    const dir = this.folders.previewDir;
-    if (p && dir) {
-      let count = p.count;
-      while (fs.existsSync(path.join(dir, `${count}.jpg`))) count++;
-      if (count > p.count) await this.outputs.setPreviewCount(count);
-    }
   }
 
   private async publishSegments(index: number, final: boolean): Promise<void> {
-    const dir = this.folders.renditionDirs[index]!;
+    const dir = this.renditionDirs[index]!;
     const list = this.lists[index]!;
     const text = await readAppended(path.join(dir, 'list.csv'), list.offset, final);
     list.offset += Buffer.byteLength(text);

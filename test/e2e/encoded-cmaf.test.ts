@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
-import { decodeFile, processesMentioning, readableSegment } from '../encoding/helpers';
+import { decodeFile, previewFolder, processesMentioning, readableSegment } from '../encoding/helpers';
 import type { Browser } from 'playwright-core';
 import { AppServer, type RecordedRequest } from '../helpers/app-server';
 import { startTestCastline, type TestCastline } from '../helpers/castline';
@@ -72,6 +72,8 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     const part = await fetch(playlistUrl.replace('live.m3u8', `${next.msn}.${next.part}.m4s`));
     expect(part.status).to.equal(200);
     expect((await part.arrayBuffer()).byteLength).to.be.greaterThan(100);
+    // ffmpeg writes the rungs to pipes: the run has no staging folder (only MPEG-TS runs cut into one).
+    expect(fs.existsSync(path.join(castline.dataDir, '.staging', 'enc1'))).to.equal(false);
 
     expect((await publisher.exited).code, publisher.stderr()).to.equal(0);
     await waitUntil(() => of(app.delivered(), 'enc1').some((h) => h['x-event-type'] === 'stream-closed'), 'stream-closed', 30_000);
@@ -108,7 +110,10 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     // … from the same first frame: the recordings start at the same media time.
     const starts = renditions.map((r) => firstVideoPts(path.join(base, r, 'vod-0.m3u8')));
     for (const s of starts) expect(s, `first frames ${starts.join(' ')}`).to.be.closeTo(starts[0]!, 0.07);
-    expect(fs.readdirSync(path.join(castline.dataDir, 'img-preview', 'enc1', streamId, '160x90-1')).filter((f) => f.endsWith('.jpg')).length).to.be.greaterThan(3);
+    // Every image counted, the last one too.
+    const previews = previewFolder(path.join(castline.dataDir, 'img-preview', 'enc1', streamId, '160x90-1'));
+    expect(previews.count).to.be.greaterThan(3);
+    expect(previews.numbers).to.deep.equal(Array.from({ length: previews.count }, (_, i) => i));
   });
 
   it('WS WebM publish (browser MediaRecorder-like) → encoded rungs packaged as CMAF', async () => {
@@ -130,14 +135,18 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     }
   });
 
-  it('ffmpeg SIGKILLed mid-stream: restarted, numbering continues with EXT-X-DISCONTINUITY on disk and in the LL playlist', async () => {
-    app.settings = { 'x-resolutions': '160x90-15' };
+  it('ffmpeg SIGKILLed mid-stream: restarted, numbering continues (segments and preview images) with EXT-X-DISCONTINUITY on disk and in the LL playlist', async () => {
+    app.settings = { 'x-resolutions': '160x90-15', 'x-previews': '160x90, 1' };
     publishObsLike(`rtmp://127.0.0.1:${castline.rtmpPort}/enckill/good-key`, 30);
     const live = (await waitUntil(() => of(app.delivered(), 'enckill').find((h) => h['x-stream-type'] === 'HLS-LIVE'), 'HLS-LIVE', 30_000))!;
+    const preview = (await waitUntil(() => of(app.delivered(), 'enckill').find((h) => h['x-stream-type'] === 'IMG-PREVIEW'), 'IMG-PREVIEW', 30_000))!;
+    const previewDir = path.dirname(path.join(castline.dataDir, String(preview['x-index-file'])));
     const playlistUrl = http(String(live['x-index-file']));
     await sleep(2500);
     const ours = processesMentioning('pipe:3').filter((l) => l.includes('/enckill/'));
     expect(ours, 'the stream runs one ffmpeg').to.have.length(1);
+    const countAtKill = previewFolder(previewDir).count;
+    const killedAt = Date.now();
     process.kill(Number(ours[0]!.split(/\s+/)[0]), 'SIGKILL');
     const ll = await waitUntil(async () => {
       const text = await (await fetch(playlistUrl)).text();
@@ -156,6 +165,12 @@ describe('end to end: encoded rungs packaged by castline (FLV pipes → CMAF + L
     expect(numbers).to.deep.equal(numbers.map((_, i) => numbers[0]! + i));
     const dir = path.dirname(file);
     decodeFile(ffmpegPath, readableSegment(dir, `${numbers[at]!}.m4s`));
+    // The restarted ffmpeg numbers its images on: those before the kill are kept, the new ones counted.
+    await waitUntil(() => previewFolder(previewDir).count >= countAtKill + 2, 'images counted after the restart', 15_000);
+    const previews = previewFolder(previewDir);
+    expect(previews.numbers.slice(0, previews.count)).to.deep.equal(Array.from({ length: previews.count }, (_, i) => i));
+    for (let n = 0; n < countAtKill; n++) expect(fs.statSync(path.join(previewDir, `${n}.jpg`)).mtimeMs, `${n}.jpg kept`).to.be.at.most(killedAt);
+    expect(fs.existsSync(path.join(castline.dataDir, '.staging', 'enckill')), 'no staging folder in a piped run').to.equal(false);
     expect(of(app.delivered(), 'enckill').some((h) => h['x-event-type'] === 'stream-closed')).to.equal(false);
   });
 

@@ -103,3 +103,13 @@ import { sleep } from '../helpers/wait';
 import type { EncodeJob, EncoderReport } from '../../src/domain/jobs';
 import type { StreamSettings } from '../../src/domain/settings';
 export { sleep };
+
+/**
+ * The preview folder as the application sees it: `index.json`'s count, and the `{n}.jpg` numbers
+ * there (sorted). Where every image is counted, `numbers` is exactly 0 … count-1.
+ */
+export function previewFolder(dir: string): { count: number; numbers: number[] } {
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { count: number };
+  const numbers = fs.readdirSync(dir).filter((f) => /^\d+\.jpg$/.test(f)).map((f) => Number.parseInt(f, 10)).sort((a, b) => a - b);
+  return { count: index.count, numbers };
+}

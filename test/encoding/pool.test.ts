@@ -5,7 +5,7 @@ import type { EncoderReport } from '../../src/domain/jobs';
 import { ffmpegPath } from '../../src/encoding/binaries';
 import { parseMediaPlaylist } from '../../src/encoding/playlist';
 import { EncoderPool } from '../../src/encoding/pool';
-import { collector, decodeFile, encodingConfig, job, probeFile, processesMentioning, settings, sleep, tempRoot } from './helpers';
+import { collector, decodeFile, encodingConfig, job, previewFolder, probeFile, processesMentioning, settings, sleep, tempRoot } from './helpers';
 import { TestMediaSource } from './media-source';
 
 describe('encoder pool (real ffmpeg)', function () {
@@ -114,6 +114,8 @@ describe('encoder pool (real ffmpeg)', function () {
     expect(index.pattern).to.equal('%d.jpg');
     expect(index.count).to.be.greaterThan(1);
     for (let i = 0; i < index.count; i++) expect(probeFile(path.join(pdir, `${i}.jpg`))).to.include({ width: 160, height: 90 });
+    // Every image is counted, the last one too.
+    expect(previewFolder(pdir).numbers).to.deep.equal(Array.from({ length: index.count }, (_, i) => i));
     expect(fs.existsSync(rel('.staging', 'ch', j.streamId))).to.equal(false);
   });
 
@@ -134,17 +136,21 @@ describe('encoder pool (real ffmpeg)', function () {
     expect(fs.readdirSync(dir).some((f) => f.startsWith('vod-'))).to.equal(false);
   });
 
-  it('ffmpeg killed mid-stream: restarted, numbering continues after an #EXT-X-DISCONTINUITY', async () => {
+  it('ffmpeg killed mid-stream: restarted, numbering continues after an #EXT-X-DISCONTINUITY (segments and preview images)', async () => {
     const restarts: string[] = [];
     pool = new EncoderPool({ storageRoot: root, encoding: encodingConfig(), restartBackoffMs: 200, onRestart: (reason) => restarts.push(reason) });
     source = await TestMediaSource.start({ seconds: 8 });
-    const j = job(source.uri('ch'), { settings: settings({ previews: null }) });
+    const j = job(source.uri('ch'));
     const c = collector();
     pool.start(j, c.report);
     await c.waitFor((r) => r.type === 'available' && r.output.streamType === 'HLS-LIVE');
+    await c.waitFor((r) => r.type === 'available' && r.output.streamType === 'IMG-PREVIEW');
     await sleep(1500);
+    const pdir = rel('img-preview', 'ch', j.streamId, '160x90-1');
+    const countAtKill = previewFolder(pdir).count;
     const pids = pool.childPids;
     expect(pids.length).to.equal(1);
+    const killedAt = Date.now();
     process.kill(pids[0]!, 'SIGKILL');
     expect(await c.exited).to.deep.equal({ type: 'exited', clean: true });
     expect(source.connections).to.equal(2);
@@ -156,8 +162,13 @@ describe('encoder pool (real ffmpeg)', function () {
       const live = fs.readFileSync(rel('hls', 'ch', j.streamId, rid, 'live.m3u8'), 'utf8');
       expect(live).to.contain('#EXT-X-ENDLIST');
     }
+    // The images numbered on after the restart: none overwritten, none skipped, every one counted.
+    const previews = previewFolder(pdir);
+    expect(previews.count).to.be.greaterThan(countAtKill);
+    expect(previews.numbers).to.deep.equal(Array.from({ length: previews.count }, (_, i) => i));
+    for (let n = 0; n < countAtKill; n++) expect(fs.statSync(path.join(pdir, `${n}.jpg`)).mtimeMs, `${n}.jpg kept`).to.be.at.most(killedAt);
     // Each output is announced once, not again after the restart.
-    expect(avail(c.reports).length).to.equal(4);
+    expect(avail(c.reports).length).to.equal(5);
     expect(restarts, 'restarts reported (metrics)').to.deep.equal(['ffmpeg-crashed']);
   });
 
