@@ -85,13 +85,16 @@ function holdMs(target: Target): number {
   return 3 * llTargetDuration(target.rendition.window(), target.timing.segmentSeconds) * 1000;
 }
 
-/** Holds until `waitFor` settles; the waiter is cancelled if the client goes away. */
-function held(req: ApiRequest, rendition: LiveRendition, msn: number, part: number | null, timeoutMs: number, answer: (outcome: 'ready' | 'ended') => ApiResponse): Promise<ApiResponse> {
+/**
+ * Holds until `waitFor` settles; the waiter is cancelled if the client goes away. On timeout: a 503
+ * by default (a blocking request), or `onTimeout` (a plain request: the playlist as it is).
+ */
+function held(req: ApiRequest, rendition: LiveRendition, msn: number, part: number | null, timeoutMs: number, answer: () => ApiResponse, onTimeout?: () => ApiResponse): Promise<ApiResponse> {
   const wait = rendition.waitFor(msn, part, timeoutMs);
   req.onAbort?.(wait.cancel);
   return wait.done.then((outcome) => {
-    if (outcome === 'timeout') return errorResponse('PART_TIMEOUT', `part ${msn}.${part ?? 0} did not arrive within ${timeoutMs / 1000} s`);
-    return answer(outcome);
+    if (outcome !== 'timeout') return answer();
+    return onTimeout?.() ?? errorResponse('PART_TIMEOUT', `part ${msn}.${part ?? 0} did not arrive within ${timeoutMs / 1000} s`);
   });
 }
 
@@ -104,20 +107,13 @@ function playlist(req: ApiRequest, target: Target): ApiResponse | Promise<ApiRes
     case 'refuse': return errorResponse('BAD_REQUEST', decision.reason);
     case 'now': return render();
     case 'wait': return held(req, target.rendition, decision.msn, decision.part, holdMs(target), render);
-    case 'fresh': return fresh(req, target.rendition, decision.msn, decision.part, freshHoldMs(target), render);
+    case 'fresh': return held(req, target.rendition, decision.msn, decision.part, freshHoldMs(target), render, render);
   }
 }
 
 /** A plain request waits at most 1.5 part durations for the part being written (then the playlist as it is). */
 function freshHoldMs(target: Target): number {
   return Math.ceil(1500 * target.timing.partSeconds);
-}
-
-/** Answers once `{msn, part}` is written or after `timeoutMs`, whichever is first (never a 503). */
-function fresh(req: ApiRequest, rendition: LiveRendition, msn: number, part: number, timeoutMs: number, answer: () => ApiResponse): Promise<ApiResponse> {
-  const wait = rendition.waitFor(msn, part, timeoutMs);
-  req.onAbort?.(wait.cancel);
-  return wait.done.then(answer);
 }
 
 function playlistText(target: Target, skip: boolean): string {
