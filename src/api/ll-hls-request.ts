@@ -61,7 +61,7 @@ export function playlistQuery(query: string): PlaylistQuery | string {
  * completes, the playlist's end is live. It costs a join at most one part (bench/RESULTS.md:
  * glass-to-glass 1.52 → 1.21 s with a low-latency publisher).
  */
-export function playlistDecision(query: PlaylistQuery, last: { msn: number; part: number } | null, hinted: { msn: number; part: number } | null = null):
+export function playlistDecision(query: PlaylistQuery, last: { msn: number; part: number } | null, hinted: { msn: number; part: number } | null):
   | { action: 'now' }
   | { action: 'wait'; msn: number; part: number | null }
   | { action: 'fresh'; msn: number; part: number }

@@ -26,11 +26,11 @@ describe('api: LL-HLS requests (file names, blocking-reload query, decision)', (
     const q = (msn: number | null, part: number | null = null) => ({ msn, part, skip: false });
     expect(playlistDecision(q(null), { msn: 5, part: 2 }, { msn: 5, part: 3 })).to.deep.equal({ action: 'fresh', msn: 5, part: 3 });
     expect(playlistDecision(q(null), { msn: 5, part: 2 }, null), 'ended').to.deep.equal({ action: 'now' });
-    expect(playlistDecision(q(null), null)).to.deep.equal({ action: 'wait', msn: 0, part: 0 });
-    expect(playlistDecision(q(5, 3), { msn: 5, part: 2 })).to.deep.equal({ action: 'wait', msn: 5, part: 3 });
-    expect(playlistDecision(q(7), { msn: 5, part: 2 })).to.deep.equal({ action: 'wait', msn: 7, part: null });
-    expect(playlistDecision(q(8), { msn: 5, part: 2 })).to.include({ action: 'refuse' });
-    expect(playlistDecision(q(1), null)).to.deep.equal({ action: 'wait', msn: 1, part: null });
-    expect(playlistDecision(q(2), null)).to.include({ action: 'refuse' });
+    expect(playlistDecision(q(null), null, null)).to.deep.equal({ action: 'wait', msn: 0, part: 0 });
+    expect(playlistDecision(q(5, 3), { msn: 5, part: 2 }, { msn: 5, part: 3 })).to.deep.equal({ action: 'wait', msn: 5, part: 3 });
+    expect(playlistDecision(q(7), { msn: 5, part: 2 }, { msn: 5, part: 3 })).to.deep.equal({ action: 'wait', msn: 7, part: null });
+    expect(playlistDecision(q(8), { msn: 5, part: 2 }, { msn: 5, part: 3 })).to.include({ action: 'refuse' });
+    expect(playlistDecision(q(1), null, null)).to.deep.equal({ action: 'wait', msn: 1, part: null });
+    expect(playlistDecision(q(2), null, null)).to.include({ action: 'refuse' });
   });
 });
